@@ -1,0 +1,223 @@
+//! `recsys run` configuration files (TOML).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::data::{InteractionsFile, Separator};
+use crate::eval::Protocol;
+use crate::models::model_from_name;
+use crate::pipeline::{DataSource, Pipeline};
+use crate::split::Split;
+use crate::stages::{KeepOrder, Rerank};
+use crate::{Error, Result};
+
+/// A whole experiment. Example (`configs/ml100k_popularity.toml`):
+///
+/// ```toml
+/// [dataset]
+/// kind = "movielens_100k"
+/// [split]
+/// kind = "leave_one_out"
+/// by = "time"
+/// [recall]
+/// model = "popularity"
+/// [metrics]
+/// ks = [10]
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    pub dataset: DatasetConfig,
+    #[serde(default = "Split::loo")]
+    pub split: Split,
+    #[serde(default)]
+    pub protocol: Protocol,
+    pub recall: StageConfig,
+    pub rank: Option<StageConfig>,
+    pub rerank: Option<StageConfig>,
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+    pub output: Option<OutputConfig>,
+    pub seed: Option<u64>,
+}
+
+/// The data source.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DatasetConfig {
+    Movielens100k {
+        implicit_threshold: Option<f32>,
+    },
+    Movielens1m {
+        implicit_threshold: Option<f32>,
+    },
+    File {
+        path: PathBuf,
+        #[serde(default)]
+        separator: Separator,
+        header: Option<bool>,
+        implicit_threshold: Option<f32>,
+    },
+    /// Predefined split files; `candidates` switches to the sampled protocol.
+    Predefined {
+        train: PathBuf,
+        test: Option<PathBuf>,
+        candidates: Option<PathBuf>,
+    },
+}
+
+/// One stage: a model name and its parameters.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageConfig {
+    pub model: String,
+    /// Items this stage passes on per user.
+    pub pool: Option<usize>,
+    #[serde(default)]
+    pub params: BTreeMap<String, toml::Value>,
+}
+
+/// Metric cut-offs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    #[serde(default = "default_ks")]
+    pub ks: Vec<usize>,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig { ks: default_ks() }
+    }
+}
+
+fn default_ks() -> Vec<usize> {
+    vec![10]
+}
+
+/// Where results go.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputConfig {
+    pub json: Option<PathBuf>,
+}
+
+fn params_of(stage: &StageConfig) -> Vec<(String, String)> {
+    stage
+        .params
+        .iter()
+        .map(|(k, v)| {
+            let s = match v {
+                toml::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (k.clone(), s)
+        })
+        .collect()
+}
+
+fn rerank_from(stage: &StageConfig) -> Result<Box<dyn Rerank>> {
+    match stage.model.as_str() {
+        "keep_order" => {
+            if let Some(k) = stage.params.keys().next() {
+                return Err(Error::param(k, "keep_order has no parameters"));
+            }
+            Ok(Box::new(KeepOrder))
+        }
+        other => Err(Error::Config(format!("unknown re-ranker {other:?}; known: keep_order"))),
+    }
+}
+
+fn relative(base: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() { p.to_path_buf() } else { base.join(p) }
+}
+
+impl RunConfig {
+    /// Reads and validates a config; relative paths are relative to the
+    /// config file's folder.
+    pub fn load(path: &Path) -> Result<RunConfig> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let mut cfg: RunConfig = toml::from_str(&text).map_err(|e| Error::BadFile {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        match &mut cfg.dataset {
+            DatasetConfig::File { path, .. } => *path = relative(base, path),
+            DatasetConfig::Predefined { train, test, candidates } => {
+                *train = relative(base, train);
+                if let Some(t) = test {
+                    *t = relative(base, t);
+                }
+                if let Some(c) = candidates {
+                    *c = relative(base, c);
+                }
+            }
+            _ => {}
+        }
+        if let Split::Predefined { train, val, test } = &mut cfg.split {
+            *train = relative(base, train);
+            *test = relative(base, test);
+            if let Some(v) = val {
+                *v = relative(base, v);
+            }
+        }
+        if let Some(OutputConfig { json: Some(j) }) = &mut cfg.output {
+            *j = relative(base, j);
+        }
+        Ok(cfg)
+    }
+
+    /// The pipeline this config describes (no work done yet).
+    pub fn pipeline(&self) -> Result<Pipeline> {
+        let (mut p, threshold) = match &self.dataset {
+            DatasetConfig::Movielens100k { implicit_threshold } => (Pipeline::movielens_100k(), *implicit_threshold),
+            DatasetConfig::Movielens1m { implicit_threshold } => (Pipeline::movielens_1m(), *implicit_threshold),
+            DatasetConfig::File { path, separator, header, implicit_threshold } => {
+                let mut f = InteractionsFile::new(path).separator(separator.clone());
+                if let Some(h) = header {
+                    f = f.header(*h);
+                }
+                (Pipeline::new(DataSource::File(f)), *implicit_threshold)
+            }
+            DatasetConfig::Predefined { train, test, candidates } => {
+                let p = match (test, candidates) {
+                    (_, Some(c)) => Pipeline::predefined_sampled(train, c),
+                    (Some(t), None) => Pipeline::predefined(train, t),
+                    (None, None) => {
+                        return Err(Error::Config("predefined dataset needs `test` or `candidates`".into()))
+                    }
+                };
+                (p, None)
+            }
+        };
+        if let Some(t) = threshold {
+            p = p.implicit(t);
+        }
+        if !matches!(self.dataset, DatasetConfig::Predefined { .. }) {
+            p = p.split(self.split.clone()).protocol(self.protocol.clone());
+        }
+        if let Some(seed) = self.seed {
+            p = p.seed(seed);
+        }
+        p = p.recall_boxed(model_from_name(&self.recall.model, &params_of(&self.recall))?);
+        if let Some(n) = self.recall.pool {
+            p = p.recall_pool(n);
+        }
+        if let Some(r) = &self.rank {
+            p = p.rank_boxed(model_from_name(&r.model, &params_of(r))?);
+            if let Some(n) = r.pool {
+                p = p.rank_pool(n);
+            }
+        }
+        if let Some(r) = &self.rerank {
+            p = p.rerank_boxed(rerank_from(r)?);
+        }
+        if self.metrics.ks.is_empty() || self.metrics.ks.contains(&0) {
+            return Err(Error::Config("metrics.ks needs positive cut-offs".into()));
+        }
+        Ok(p.ks(&self.metrics.ks))
+    }
+}

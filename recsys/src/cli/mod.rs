@@ -1,0 +1,133 @@
+//! The `recsys` command line: batch runs from TOML configs and one-off
+//! evaluations of split files. The binary is a thin wrapper over [`main`].
+
+mod config;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use config::RunConfig;
+
+use crate::models::model_from_name;
+use crate::report::{Leaderboard, Report};
+use crate::{Error, Pipeline, Result};
+
+#[derive(Parser, Debug)]
+#[command(name = "recsys", version, about = "Recommender-systems workbench: batch runs and evaluations")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run an experiment described by a TOML config (see configs/).
+    Run {
+        /// The config file.
+        config: PathBuf,
+        /// Write the report JSON here (overrides [output] json).
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Evaluate one model on split files (TSV, header optional).
+    Evaluate {
+        /// Training interactions: `user item [rating [timestamp]]`.
+        #[arg(long)]
+        train: PathBuf,
+        /// Test interactions (full ranking over all items not in train).
+        #[arg(long, required_unless_present = "candidates")]
+        test: Option<PathBuf>,
+        /// Candidates `user item label` (sampled protocol instead of full ranking).
+        #[arg(long)]
+        candidates: Option<PathBuf>,
+        /// Model name (popularity, random).
+        #[arg(long)]
+        model: String,
+        /// Hyper-parameter `key=value`, repeatable.
+        #[arg(long = "param", value_name = "KEY=VALUE")]
+        params: Vec<String>,
+        /// Cut-offs, comma separated (e.g. 10 or 5,10,20).
+        #[arg(long, default_value = "10", value_delimiter = ',')]
+        k: Vec<usize>,
+        /// Write the report (model, params, metrics, timings) as JSON.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Compare the report JSON files in a folder side by side.
+    Compare {
+        /// Folder of `*.json` reports.
+        runs: PathBuf,
+    },
+}
+
+fn parse_params(raw: &[String]) -> Result<Vec<(String, String)>> {
+    raw.iter()
+        .map(|p| {
+            p.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .ok_or_else(|| Error::Config(format!("--param {p:?}: expected KEY=VALUE")))
+        })
+        .collect()
+}
+
+fn finish(report: &Report, json: Option<&PathBuf>) -> Result<()> {
+    println!("{report}");
+    if let Some(path) = json {
+        report.save_json(path)?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Run { config, json } => {
+            let cfg = RunConfig::load(&config)?;
+            let out = json.or_else(|| cfg.output.as_ref().and_then(|o| o.json.clone()));
+            let report = cfg.pipeline()?.evaluate()?;
+            finish(&report, out.as_ref())
+        }
+        Command::Evaluate { train, test, candidates, model, params, k, json } => {
+            if k.is_empty() || k.contains(&0) {
+                return Err(Error::Config("--k needs positive cut-offs".into()));
+            }
+            let m = model_from_name(&model, &parse_params(&params)?)?;
+            let pipeline = match (test, candidates) {
+                (_, Some(c)) => Pipeline::predefined_sampled(&train, c),
+                (Some(t), None) => Pipeline::predefined(&train, t),
+                (None, None) => unreachable!("clap requires --test or --candidates"),
+            };
+            let report = pipeline.recall_boxed(m).ks(&k).evaluate()?;
+            finish(&report, json.as_ref())
+        }
+        Command::Compare { runs } => {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&runs)
+                .map_err(|e| Error::io(&runs, e))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect();
+            files.sort();
+            if files.is_empty() {
+                return Err(Error::Config(format!("no *.json reports in {}", runs.display())));
+            }
+            let reports = files.iter().map(Report::load_json).collect::<Result<Vec<_>>>()?;
+            println!("{}", Leaderboard::new(reports, &[]));
+            Ok(())
+        }
+    }
+}
+
+/// Entry point of the `recsys` binary: parses arguments, runs, and turns
+/// errors into a message on stderr and exit code 2.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! Reading delimited text files (TSV, CSV, `::`, `|`, whitespace) with errors
+//! that name the file, line and field.
+
+use std::path::{Path, PathBuf};
+
+use crate::{Error, Result};
+
+/// The field separator of a delimited file.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Separator {
+    /// Detect from the first line: tab, `::`, `,`, `|`, `;`, then whitespace.
+    #[default]
+    Auto,
+    Tab,
+    Comma,
+    Pipe,
+    Semicolon,
+    /// The two-character `::` of MovieLens 1M/10M.
+    DoubleColon,
+    /// One or more spaces or tabs.
+    Whitespace,
+}
+
+impl Separator {
+    fn split<'a>(&self, line: &'a str) -> Vec<&'a str> {
+        match self {
+            Separator::Tab => line.split('\t').collect(),
+            Separator::Comma => line.split(',').collect(),
+            Separator::Pipe => line.split('|').collect(),
+            Separator::Semicolon => line.split(';').collect(),
+            Separator::DoubleColon => line.split("::").collect(),
+            Separator::Whitespace | Separator::Auto => line.split_whitespace().collect(),
+        }
+    }
+
+    /// Picks a separator for `line`, or `None` when no candidate splits it.
+    pub fn detect(line: &str) -> Option<Separator> {
+        [
+            Separator::Tab,
+            Separator::DoubleColon,
+            Separator::Comma,
+            Separator::Pipe,
+            Separator::Semicolon,
+            Separator::Whitespace,
+        ]
+        .into_iter()
+        .find(|s| s.split(line.trim()).len() >= 2)
+    }
+}
+
+/// Text encoding of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Encoding {
+    /// UTF-8; invalid bytes are an error naming the line.
+    #[default]
+    Utf8,
+    /// ISO-8859-1, as MovieLens `movies.dat` / `u.item` use.
+    Latin1,
+}
+
+/// Reads a whole file, mapping I/O errors to [`Error::Io`] with the path.
+pub(crate) fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::io(path, e))
+}
+
+/// A parsed record: its 1-based line number and its fields.
+pub struct Record<'a> {
+    pub path: &'a Path,
+    pub line: usize,
+    pub fields: Vec<&'a str>,
+}
+
+impl<'a> Record<'a> {
+    /// The field at `idx`, or an error naming `name` when the line is short.
+    pub fn field(&self, idx: usize, name: &str) -> Result<&'a str> {
+        self.fields.get(idx).copied().ok_or_else(|| self.error(
+            name,
+            format!("missing (line has {} fields, expected at least {})", self.fields.len(), idx + 1),
+        ))
+    }
+
+    /// Parses field `idx` as `T`, naming `name` in the error.
+    pub fn parse<T: std::str::FromStr>(&self, idx: usize, name: &str) -> Result<T> {
+        let raw = self.field(idx, name)?.trim();
+        raw.parse::<T>()
+            .map_err(|_| self.error(name, format!("cannot parse {raw:?} as {}", short_type::<T>())))
+    }
+
+    /// An [`Error::Parse`] at this record.
+    pub fn error(&self, field: &str, message: impl Into<String>) -> Error {
+        Error::Parse {
+            path: self.path.to_path_buf(),
+            line: self.line,
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+fn short_type<T>() -> &'static str {
+    let n = std::any::type_name::<T>();
+    n.rsplit("::").next().unwrap_or(n)
+}
+
+/// The lines of a file split into fields, with the header (if any) split off.
+pub struct Table {
+    pub path: PathBuf,
+    pub separator: Separator,
+    pub header: Option<Vec<String>>,
+    text: String,
+    first_data_line: usize,
+}
+
+impl Table {
+    /// Reads `path`. `header = None` detects a header: the first line is a
+    /// header when its first field is not a number and some later line's is,
+    /// or when it names a known column (`user`, `item`, ...).
+    pub fn read(
+        path: &Path,
+        separator: Separator,
+        header: Option<bool>,
+        encoding: Encoding,
+    ) -> Result<Table> {
+        let bytes = read_bytes(path)?;
+        let text = match encoding {
+            Encoding::Latin1 => bytes.iter().map(|&b| b as char).collect(),
+            Encoding::Utf8 => match String::from_utf8(bytes) {
+                Ok(s) => s,
+                Err(e) => {
+                    let upto = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+                    let line = upto.iter().filter(|&&b| b == b'\n').count() + 1;
+                    return Err(Error::Parse {
+                        path: path.to_path_buf(),
+                        line,
+                        field: "(line)".into(),
+                        message: "invalid UTF-8 (try Encoding::Latin1)".into(),
+                    });
+                }
+            },
+        };
+        let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+        let Some((first_idx, first)) = lines.next() else {
+            return Err(Error::BadFile {
+                path: path.to_path_buf(),
+                message: "file is empty".into(),
+            });
+        };
+        let first = first.trim_end_matches('\r');
+        let separator = match separator {
+            Separator::Auto => Separator::detect(first).ok_or_else(|| Error::BadFile {
+                path: path.to_path_buf(),
+                message: format!(
+                    "cannot detect the separator from the first line {first:?} \
+                     (tried tab, '::', ',', '|', ';', whitespace); name it explicitly"
+                ),
+            })?,
+            s => s,
+        };
+        let first_fields = separator.split(first);
+        let is_header = match header {
+            Some(h) => h,
+            None => {
+                const NAMES: [&str; 10] = [
+                    "user", "item", "userid", "itemid", "user_id", "item_id", "movieid", "movie_id",
+                    "sessionid", "rating",
+                ];
+                let f0 = first_fields[0].trim().to_ascii_lowercase();
+                NAMES.contains(&f0.as_str())
+                    || (f0.parse::<f64>().is_err()
+                        && lines.next().is_some_and(|(_, l)| {
+                            separator.split(l)[0].trim().parse::<f64>().is_ok()
+                        }))
+            }
+        };
+        let header = is_header.then(|| first_fields.iter().map(|s| s.trim().to_string()).collect());
+        let first_data_line = if is_header { first_idx + 1 } else { first_idx };
+        Ok(Table {
+            path: path.to_path_buf(),
+            separator,
+            header,
+            text,
+            first_data_line,
+        })
+    }
+
+    /// Iterates the data records (blank lines skipped).
+    pub fn records(&self) -> impl Iterator<Item = Record<'_>> {
+        self.text
+            .lines()
+            .enumerate()
+            .skip(self.first_data_line)
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| Record {
+                path: &self.path,
+                line: i + 1,
+                fields: self.separator.split(l.trim_end_matches('\r')),
+            })
+    }
+
+    /// Index of the first header column whose lower-cased name is in `names`.
+    pub fn column(&self, names: &[&str]) -> Option<usize> {
+        self.header.as_ref()?.iter().position(|h| {
+            let h = h.to_ascii_lowercase();
+            names.contains(&h.as_str())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_separators() {
+        assert_eq!(Separator::detect("1\t2"), Some(Separator::Tab));
+        assert_eq!(Separator::detect("1::2::3"), Some(Separator::DoubleColon));
+        assert_eq!(Separator::detect("1,2"), Some(Separator::Comma));
+        assert_eq!(Separator::detect("1 2"), Some(Separator::Whitespace));
+        assert_eq!(Separator::detect("12"), None);
+    }
+}

@@ -1,0 +1,166 @@
+//! Evaluation: turning recommendation lists or candidate scores into metric
+//! series (per-user values) that a [`crate::Report`] summarises.
+
+use rayon::prelude::*;
+
+use crate::data::Interactions;
+use crate::metrics::{beyond, pointwise, ranking, sampled};
+use crate::models::Scorer;
+use crate::split::{Candidates, NegativeSampler};
+
+/// The evaluation protocol.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Protocol {
+    /// Rank every item the user has not interacted with in training.
+    FullRanking,
+    /// Rank each held-out positive among `negatives` sampled items.
+    Sampled {
+        negatives: usize,
+        sampler: NegativeSampler,
+        seed: u64,
+    },
+}
+
+impl Default for Protocol {
+    fn default() -> Self {
+        Protocol::FullRanking
+    }
+}
+
+impl Protocol {
+    /// The common 1 + 999 sampled protocol (uniform, seed 42).
+    pub fn sampled_999() -> Self {
+        Protocol::Sampled {
+            negatives: 999,
+            sampler: NegativeSampler::Uniform,
+            seed: 42,
+        }
+    }
+}
+
+/// One metric: per-user values (for CIs and paired tests), or a single
+/// aggregate value (coverage, global AUC).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricSeries {
+    pub name: String,
+    pub per_user: Option<Vec<f64>>,
+    pub value: f64,
+}
+
+impl MetricSeries {
+    pub(crate) fn per_user(name: String, v: Vec<f64>) -> Self {
+        let value = if v.is_empty() { f64::NAN } else { v.iter().sum::<f64>() / v.len() as f64 };
+        MetricSeries { name, per_user: Some(v), value }
+    }
+    pub(crate) fn aggregate(name: String, value: f64) -> Self {
+        MetricSeries { name, per_user: None, value }
+    }
+}
+
+/// Sorted test items per user (`None` for users without test rows).
+pub fn relevant_sets(test: &Interactions) -> Vec<Option<Vec<u32>>> {
+    (0..test.n_users() as u32)
+        .map(|u| {
+            let items = test.user_items(u);
+            (!items.is_empty()).then(|| items.iter().map(|&i| i as u32).collect())
+        })
+        .collect()
+}
+
+/// Full-ranking metrics of `lists` (`(user, top list)`, every user with test
+/// rows) for each `k` in `ks`, plus coverage, novelty and ILD at the largest
+/// k. `train` gives popularity and item vectors.
+pub fn full_ranking_metrics(
+    lists: &[(u32, Vec<u32>)],
+    relevant: &[Option<Vec<u32>>],
+    train: &Interactions,
+    ks: &[usize],
+) -> Vec<MetricSeries> {
+    let mut out = Vec::new();
+    for &k in ks {
+        let per: Vec<ranking::TopK> = lists
+            .par_iter()
+            .map(|(u, l)| ranking::top_k(l, relevant[*u as usize].as_deref().unwrap_or(&[]), k))
+            .collect();
+        let col = |f: fn(&ranking::TopK) -> f64| per.iter().map(f).collect::<Vec<f64>>();
+        out.push(MetricSeries::per_user(format!("Precision@{k}"), col(|m| m.precision)));
+        out.push(MetricSeries::per_user(format!("Recall@{k}"), col(|m| m.recall)));
+        out.push(MetricSeries::per_user(format!("NDCG@{k}"), col(|m| m.ndcg)));
+        out.push(MetricSeries::per_user(format!("MAP@{k}"), col(|m| m.map)));
+        out.push(MetricSeries::per_user(format!("HR@{k}"), col(|m| m.hit)));
+        out.push(MetricSeries::per_user(format!("MRR@{k}"), col(|m| m.mrr)));
+    }
+    let k = ks.iter().copied().max().unwrap_or(10);
+    let cut: Vec<Vec<u32>> = lists.iter().map(|(_, l)| l.iter().take(k).copied().collect()).collect();
+    out.push(MetricSeries::aggregate(format!("Coverage@{k}"), beyond::coverage(&cut, train.n_items())));
+    let pop = train.item_counts();
+    let n_users = train.user_counts().iter().filter(|&&c| c > 0).count().max(1);
+    out.push(MetricSeries::per_user(
+        format!("Novelty@{k}"),
+        cut.iter().map(|l| beyond::novelty(l, &pop, n_users)).collect(),
+    ));
+    out.push(MetricSeries::per_user(
+        format!("ILD@{k}"),
+        cut.par_iter().map(|l| beyond::intra_list_diversity(l, train)).collect(),
+    ));
+    out
+}
+
+/// Sampled metrics of `scorer` on `candidates`: HR/NDCG@k, MRR, user AUC per
+/// user, and global AUC (+ LogLoss for probabilistic scorers) over all rows.
+pub fn sampled_metrics(scorer: &dyn Scorer, candidates: &Candidates, ks: &[usize]) -> (Vec<u32>, Vec<MetricSeries>) {
+    let per: Vec<(u32, Vec<sampled::SampledRank>, Vec<f32>, Vec<bool>)> = candidates
+        .iter()
+        .collect::<Vec<_>>()
+        .par_iter()
+        .map(|(u, items, labels)| {
+            let mut s = vec![0.0; items.len()];
+            scorer.score_items(*u, items, &mut s);
+            let neg: Vec<f32> = s.iter().zip(labels.iter()).filter(|(_, l)| !**l).map(|(x, _)| *x).collect();
+            let ranks = s
+                .iter()
+                .zip(labels.iter())
+                .filter(|(_, l)| **l)
+                .map(|(&p, _)| sampled::rank_against(p, &neg))
+                .collect();
+            (*u, ranks, s, labels.to_vec())
+        })
+        .filter(|(_, r, _, _): &(u32, Vec<sampled::SampledRank>, Vec<f32>, Vec<bool>)| !r.is_empty())
+        .collect();
+    let users: Vec<u32> = per.iter().map(|p| p.0).collect();
+    let mean = |ranks: &[sampled::SampledRank], f: &dyn Fn(&sampled::SampledRank) -> f64| {
+        ranks.iter().map(f).sum::<f64>() / ranks.len() as f64
+    };
+    let mut out = Vec::new();
+    for &k in ks {
+        out.push(MetricSeries::per_user(
+            format!("HR@{k}"),
+            per.iter().map(|p| mean(&p.1, &|r| sampled::hit(r.rank, k))).collect(),
+        ));
+    }
+    for &k in ks {
+        out.push(MetricSeries::per_user(
+            format!("NDCG@{k}"),
+            per.iter().map(|p| mean(&p.1, &|r| sampled::ndcg(r.rank, k))).collect(),
+        ));
+    }
+    out.push(MetricSeries::per_user(
+        "MRR".into(),
+        per.iter().map(|p| mean(&p.1, &|r| 1.0 / r.rank as f64)).collect(),
+    ));
+    out.push(MetricSeries::per_user(
+        "UserAUC".into(),
+        per.iter().map(|p| mean(&p.1, &|r| r.auc)).collect(),
+    ));
+    let scores: Vec<f32> = per.iter().flat_map(|p| p.2.iter().copied()).collect();
+    let labels: Vec<bool> = per.iter().flat_map(|p| p.3.iter().copied()).collect();
+    if let Some(a) = pointwise::auc(&scores, &labels) {
+        out.push(MetricSeries::aggregate("AUC".into(), a));
+    }
+    if scorer.outputs_probabilities() {
+        out.push(MetricSeries::aggregate("LogLoss".into(), pointwise::log_loss(&scores, &labels)));
+    }
+    (users, out)
+}

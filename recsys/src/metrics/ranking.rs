@@ -1,0 +1,116 @@
+//! Full-ranking metrics of one user's top-K list.
+
+/// Top-K metrics of one user.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct TopK {
+    pub precision: f64,
+    pub recall: f64,
+    pub ndcg: f64,
+    pub map: f64,
+    pub hit: f64,
+    pub mrr: f64,
+}
+
+/// Metrics of `list` (recommended items, best first; only the first `k`
+/// count) against the sorted relevant set `relevant` (non-empty).
+pub fn top_k(list: &[u32], relevant: &[u32], k: usize) -> TopK {
+    debug_assert!(relevant.windows(2).all(|w| w[0] < w[1]));
+    if relevant.is_empty() || k == 0 {
+        return TopK::default();
+    }
+    let mut hits = 0usize;
+    let mut dcg = 0.0;
+    let mut ap = 0.0;
+    let mut mrr = 0.0;
+    for (pos, item) in list.iter().take(k).enumerate() {
+        if relevant.binary_search(item).is_ok() {
+            hits += 1;
+            dcg += 1.0 / ((pos + 2) as f64).log2();
+            ap += hits as f64 / (pos + 1) as f64;
+            if mrr == 0.0 {
+                mrr = 1.0 / (pos + 1) as f64;
+            }
+        }
+    }
+    let ideal = k.min(relevant.len());
+    let idcg: f64 = (0..ideal).map(|p| 1.0 / ((p + 2) as f64).log2()).sum();
+    TopK {
+        precision: hits as f64 / k as f64,
+        recall: hits as f64 / relevant.len() as f64,
+        ndcg: dcg / idcg,
+        map: ap / ideal as f64,
+        hit: if hits > 0 { 1.0 } else { 0.0 },
+        mrr,
+    }
+}
+
+/// Indices of the `k` largest scores, best first; ties by index ascending.
+/// Entries with `f32::NEG_INFINITY` are never returned.
+pub fn top_k_indices(scores: &[f32], k: usize) -> Vec<u32> {
+    let better = |a: &u32, b: &u32| {
+        scores[*b as usize]
+            .total_cmp(&scores[*a as usize])
+            .then(a.cmp(b))
+    };
+    let mut idx: Vec<u32> = (0..scores.len() as u32)
+        .filter(|&i| scores[i as usize] > f32::NEG_INFINITY)
+        .collect();
+    if idx.len() > k && k > 0 {
+        idx.select_nth_unstable_by(k - 1, better);
+        idx.truncate(k);
+    }
+    idx.sort_unstable_by(better);
+    idx.truncate(k);
+    idx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64) {
+        assert!((a - b).abs() < 1e-12, "{a} != {b}");
+    }
+
+    #[test]
+    fn hand_computed_case() {
+        // relevant {2, 5, 9}; list hits at positions 1 and 3, K = 4.
+        let m = top_k(&[2, 7, 5, 8], &[2, 5, 9], 4);
+        close(m.precision, 0.5);
+        close(m.recall, 2.0 / 3.0);
+        let dcg = 1.0 + 1.0 / 4f64.log2();
+        let idcg = 1.0 + 1.0 / 3f64.log2() + 1.0 / 4f64.log2();
+        close(m.ndcg, dcg / idcg);
+        close(m.map, (1.0 + 2.0 / 3.0) / 3.0);
+        close(m.hit, 1.0);
+        close(m.mrr, 1.0);
+    }
+
+    #[test]
+    fn idcg_and_map_use_min_k_relevant() {
+        // one relevant item at position 2, K = 10 -> IDCG = 1, MAP denominator 1
+        let m = top_k(&[1, 4, 3], &[4], 10);
+        close(m.ndcg, 1.0 / 3f64.log2());
+        close(m.map, 0.5);
+        close(m.mrr, 0.5);
+        close(m.precision, 0.1);
+        // more relevant than K: denominators are K
+        let m = top_k(&[1, 2], &[1, 2, 3, 4], 2);
+        close(m.ndcg, 1.0);
+        close(m.map, 1.0);
+        close(m.recall, 0.5);
+    }
+
+    #[test]
+    fn misses_are_zero() {
+        assert_eq!(top_k(&[1, 2], &[3], 2), TopK { precision: 0.0, recall: 0.0, ndcg: 0.0, map: 0.0, hit: 0.0, mrr: 0.0 });
+    }
+
+    #[test]
+    fn top_k_breaks_ties_by_index() {
+        let s = [1.0, 3.0, 3.0, f32::NEG_INFINITY, 2.0, 3.0];
+        assert_eq!(top_k_indices(&s, 3), vec![1, 2, 5]);
+        assert_eq!(top_k_indices(&s, 10), vec![1, 2, 5, 4, 0]);
+        assert!(top_k_indices(&s, 0).is_empty());
+    }
+}

@@ -1,0 +1,108 @@
+//! The model contract and the models.
+//!
+//! A model is two types, as in linfa: a hyper-parameter builder (e.g.
+//! [`Popularity`]) whose setters consume `self` and do no work, and a fitted
+//! model returned by `fit` (e.g. [`PopularityModel`]) that implements
+//! [`Scorer`]. The [`Fit`] trait lets the pipeline and the CLI hold any model
+//! as a `Box<dyn Fit>`.
+
+mod baseline;
+pub mod contract;
+
+pub use baseline::{Popularity, PopularityModel, Random, RandomModel};
+
+use crate::data::Interactions;
+use crate::metrics::ranking::top_k_indices;
+use crate::{Error, Result};
+
+/// Hyper-parameters that can be fitted into a [`Scorer`].
+pub trait Fit: Send + Sync {
+    /// Model name as reports and the CLI spell it (`popularity`).
+    fn name(&self) -> String;
+    /// Hyper-parameters as `(name, value)` pairs, builder names.
+    fn params(&self) -> Vec<(String, String)>;
+    /// Sets one hyper-parameter from text (`--param key=value`). Unknown
+    /// names are an error listing the known ones.
+    fn set_param(&mut self, key: &str, value: &str) -> Result<()>;
+    /// Checks the hyper-parameters and fits on `train`.
+    fn fit_scorer(&self, train: &Interactions) -> Result<Box<dyn Scorer>>;
+}
+
+/// A fitted model that scores items for users. Higher scores are better.
+pub trait Scorer: Send + Sync {
+    /// Number of items scored (the item universe of the training data).
+    fn n_items(&self) -> usize;
+
+    /// The interactions the model was fitted on (for `exclude_seen`).
+    fn train(&self) -> &Interactions;
+
+    /// Writes the score of every item for `user` into `out`
+    /// (`out.len() == n_items()`).
+    fn score_all(&self, user: u32, out: &mut [f32]);
+
+    /// Scores of selected `items` for `user` into `out` (same length).
+    fn score_items(&self, user: u32, items: &[u32], out: &mut [f32]) {
+        let mut all = vec![0.0; self.n_items()];
+        self.score_all(user, &mut all);
+        for (o, &i) in out.iter_mut().zip(items) {
+            *o = all[i as usize];
+        }
+    }
+
+    /// True when scores are calibrated probabilities (enables LogLoss).
+    fn outputs_probabilities(&self) -> bool {
+        false
+    }
+
+    /// The top `k` items `(item, score)` for `user`, best first, ties by item
+    /// index ascending; with `exclude_seen`, items of the user in `train()`
+    /// are never returned.
+    fn recommend(&self, user: u32, k: usize, exclude_seen: bool) -> Vec<(u32, f32)> {
+        let mut scores = vec![0.0; self.n_items()];
+        self.score_all(user, &mut scores);
+        if exclude_seen {
+            for &i in self.train().user_items(user) {
+                scores[i] = f32::NEG_INFINITY;
+            }
+        }
+        top_k_indices(&scores, k)
+            .into_iter()
+            .map(|i| (i, scores[i as usize]))
+            .collect()
+    }
+}
+
+/// Models reachable by name from the CLI and configs.
+pub const MODEL_NAMES: [&str; 2] = ["popularity", "random"];
+
+/// Builds a model from its name and `key=value` parameters.
+pub fn model_from_name(name: &str, params: &[(String, String)]) -> Result<Box<dyn Fit>> {
+    let mut model: Box<dyn Fit> = match name.to_ascii_lowercase().as_str() {
+        "popularity" | "pop" => Box::new(Popularity::default()),
+        "random" => Box::new(Random::default()),
+        other => {
+            return Err(Error::Config(format!(
+                "unknown model {other:?}; known models: {}",
+                MODEL_NAMES.join(", ")
+            )))
+        }
+    };
+    for (k, v) in params {
+        model.set_param(k, v)?;
+    }
+    Ok(model)
+}
+
+/// Parses `value` for parameter `key`.
+pub(crate) fn parse_param<T: std::str::FromStr>(key: &str, value: &str) -> Result<T> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| Error::param(key, format!("cannot parse {value:?}")))
+}
+
+/// The error for an unknown parameter name.
+pub(crate) fn unknown_param(model: &str, key: &str, known: &[&str]) -> Error {
+    let list = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+    Error::param(key, format!("{model} has no such parameter (known: {list})"))
+}

@@ -1,0 +1,479 @@
+//! The fluent experiment builder. It describes the work; only
+//! [`Pipeline::evaluate`] runs it.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::data::{Dataset, Interactions, InteractionsFile};
+use crate::eval::{self, MetricSeries, Protocol};
+use crate::models::{Fit, Scorer};
+use crate::report::{MetricValue, Report, StageReport};
+use crate::split::{concat, Candidates, Split, SplitData};
+use crate::stages::Rerank;
+use crate::{Error, Result};
+
+/// Where the interactions come from.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum DataSource {
+    MovieLens100K,
+    MovieLens1M,
+    File(InteractionsFile),
+    Interactions(Interactions),
+}
+
+struct Prepared {
+    dataset: String,
+    train: Interactions,
+    heldout: Option<Interactions>,
+    mask: Interactions,
+    candidates: Option<Candidates>,
+}
+
+/// Which held-out part is scored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EvalOn {
+    #[default]
+    Test,
+    Validation,
+}
+
+/// An experiment: data → split → recall → rank → rerank → metrics.
+///
+/// ```no_run
+/// # use recsys::prelude::*;
+/// let report = Pipeline::movielens_100k().split_loo().recall(Popularity::default()).evaluate()?;
+/// println!("{report}");
+/// # Ok::<(), recsys::Error>(())
+/// ```
+pub struct Pipeline {
+    source: DataSource,
+    implicit: Option<f32>,
+    split: Split,
+    protocol: Protocol,
+    candidates_file: Option<PathBuf>,
+    recall: Option<(Box<dyn Fit>, Option<usize>)>,
+    rank: Option<(Box<dyn Fit>, Option<usize>)>,
+    rerank: Option<Box<dyn Rerank>>,
+    ks: Vec<usize>,
+    on: EvalOn,
+    seed: u64,
+}
+
+impl Pipeline {
+    /// A pipeline over `source`. Defaults: all interactions as implicit
+    /// feedback, leave-one-out by time, full ranking, K = 10, test set.
+    pub fn new(source: DataSource) -> Self {
+        Pipeline {
+            source,
+            implicit: None,
+            split: Split::loo(),
+            protocol: Protocol::FullRanking,
+            candidates_file: None,
+            recall: None,
+            rank: None,
+            rerank: None,
+            ks: vec![10],
+            on: EvalOn::Test,
+            seed: 42,
+        }
+    }
+
+    /// MovieLens 100K.
+    pub fn movielens_100k() -> Self {
+        Self::new(DataSource::MovieLens100K)
+    }
+
+    /// MovieLens 1M.
+    pub fn movielens_1m() -> Self {
+        Self::new(DataSource::MovieLens1M)
+    }
+
+    /// A delimited interactions file.
+    pub fn from_file(file: InteractionsFile) -> Self {
+        Self::new(DataSource::File(file))
+    }
+
+    /// Interactions already in memory.
+    pub fn from_interactions(x: Interactions) -> Self {
+        Self::new(DataSource::Interactions(x))
+    }
+
+    /// Predefined split files (train/test, header optional), full ranking.
+    pub fn predefined(train: impl Into<PathBuf>, test: impl Into<PathBuf>) -> Self {
+        let empty = Interactions::from_raw_rows(&[], None, None, &[]).expect("empty");
+        let mut p = Self::new(DataSource::Interactions(empty));
+        p.split = Split::Predefined { train: train.into(), val: None, test: test.into() };
+        p
+    }
+
+    /// A predefined train file and a `user item label` candidates file
+    /// (sampled protocol, e.g. the peers' protocol A).
+    pub fn predefined_sampled(train: impl Into<PathBuf>, candidates: impl Into<PathBuf>) -> Self {
+        let candidates = candidates.into();
+        Self::predefined(train, candidates.clone()).candidates_file(candidates)
+    }
+
+    /// Keeps interactions with rating ≥ `threshold` as implicit positives.
+    /// Sampled negatives are still drawn from items never rated at all.
+    pub fn implicit(mut self, threshold: f32) -> Self {
+        self.implicit = Some(threshold);
+        self
+    }
+
+    /// The split. Defaults to [`Split::loo`].
+    pub fn split(mut self, split: Split) -> Self {
+        self.split = split;
+        self
+    }
+
+    /// Leave-one-out by time.
+    pub fn split_loo(self) -> Self {
+        self.split(Split::loo())
+    }
+
+    /// The protocol. Defaults to [`Protocol::FullRanking`].
+    pub fn protocol(mut self, p: Protocol) -> Self {
+        self.protocol = p;
+        self
+    }
+
+    /// Sampled protocol: each held-out item among `negatives` uniformly
+    /// sampled never-interacted items (seeded).
+    pub fn sampled(self, negatives: usize) -> Self {
+        let seed = self.seed;
+        self.protocol(Protocol::Sampled { negatives, sampler: Default::default(), seed })
+    }
+
+    /// Sampled protocol with candidates read from a `user item label` file.
+    pub fn candidates_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.candidates_file = Some(path.into());
+        self
+    }
+
+    /// The first stage: a model that proposes candidates (or the only model).
+    pub fn recall(mut self, model: impl Fit + 'static) -> Self {
+        self.recall = Some((Box::new(model), None));
+        self
+    }
+
+    /// Recall stage from a boxed model (CLI, configs).
+    pub fn recall_boxed(mut self, model: Box<dyn Fit>) -> Self {
+        self.recall = Some((model, None));
+        self
+    }
+
+    /// Candidates per user out of recall. Defaults to 100 when a rank stage
+    /// follows, else K.
+    pub fn recall_pool(mut self, n: usize) -> Self {
+        if let Some(r) = self.recall.as_mut() {
+            r.1 = Some(n);
+        }
+        self
+    }
+
+    /// A model that re-scores the recall pool.
+    pub fn rank(mut self, model: impl Fit + 'static) -> Self {
+        self.rank = Some((Box::new(model), None));
+        self
+    }
+
+    /// Rank stage from a boxed model.
+    pub fn rank_boxed(mut self, model: Box<dyn Fit>) -> Self {
+        self.rank = Some((model, None));
+        self
+    }
+
+    /// Items kept after ranking (the re-ranker's input). Defaults to 50
+    /// when a rerank stage follows, else K.
+    pub fn rank_pool(mut self, n: usize) -> Self {
+        if let Some(r) = self.rank.as_mut() {
+            r.1 = Some(n);
+        }
+        self
+    }
+
+    /// A re-ranker applied to the ranked list.
+    pub fn rerank(mut self, r: impl Rerank + 'static) -> Self {
+        self.rerank = Some(Box::new(r));
+        self
+    }
+
+    /// Rerank stage from a boxed re-ranker.
+    pub fn rerank_boxed(mut self, r: Box<dyn Rerank>) -> Self {
+        self.rerank = Some(r);
+        self
+    }
+
+    /// Cut-offs reported. Defaults to `[10]`; the final list length is the
+    /// largest.
+    pub fn ks(mut self, ks: &[usize]) -> Self {
+        self.ks = ks.to_vec();
+        self
+    }
+
+    /// Evaluate on the validation part instead of test (model selection).
+    pub fn on_validation(mut self) -> Self {
+        self.on = EvalOn::Validation;
+        self
+    }
+
+    /// Seed for candidate sampling and bootstrap CIs. Defaults to 42.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        if let Protocol::Sampled { seed: s, .. } = &mut self.protocol {
+            *s = seed;
+        }
+        self
+    }
+
+    fn load(&self) -> Result<(String, Interactions)> {
+        Ok(match &self.source {
+            DataSource::MovieLens100K => ("MovieLens-100K".into(), Dataset::movielens_100k()?.interactions),
+            DataSource::MovieLens1M => ("MovieLens-1M".into(), Dataset::movielens_1m()?.interactions),
+            DataSource::File(f) => ("file".into(), f.load()?),
+            DataSource::Interactions(x) => ("interactions".into(), x.clone()),
+        })
+    }
+
+    fn describe(&self) -> String {
+        let split = match &self.split {
+            Split::LeaveOneOut { .. } => "leave-one-out".to_string(),
+            Split::UserRatio { test, .. } => format!("per-user ratio (test {test})"),
+            Split::GlobalTime { test, .. } => format!("global time (test {test})"),
+            Split::Random { test, .. } => format!("random (test {test})"),
+            Split::Predefined { .. } => "predefined files".into(),
+            #[allow(unreachable_patterns)]
+            _ => "custom".into(),
+        };
+        let protocol = match (&self.protocol, &self.candidates_file) {
+            (_, Some(_)) => "sampled (candidates file)".to_string(),
+            (Protocol::FullRanking, _) => "full ranking".into(),
+            (Protocol::Sampled { negatives, .. }, _) => format!("sampled 1+{negatives}"),
+        };
+        let on = if self.on == EvalOn::Validation { ", validation" } else { "" };
+        format!("{split}, {protocol}{on}")
+    }
+
+    /// Loads and splits: training data, the held-out part, what to mask
+    /// when ranking, and sampled candidates when the protocol asks for them.
+    fn prepare(&self) -> Result<Prepared> {
+        if let (Split::Predefined { train, .. }, Some(cands)) = (&self.split, &self.candidates_file) {
+            let (train, candidates) = crate::split::predefined_sampled(train, cands)?;
+            return Ok(Prepared {
+                dataset: "predefined files".into(),
+                mask: train.clone(),
+                heldout: None,
+                train,
+                candidates: Some(candidates),
+            });
+        }
+        let (dataset, all) = self.load()?;
+        let data = match self.implicit {
+            Some(t) => all.implicit(t),
+            None => all.clone(),
+        };
+        let split: SplitData = self.split.apply(&data)?;
+        let (train, heldout, mask) = match self.on {
+            EvalOn::Test => (split.train.clone(), split.test.clone(), split.train_and_val()),
+            EvalOn::Validation => {
+                let val = split
+                    .val
+                    .clone()
+                    .ok_or_else(|| Error::Config("this split has no validation part".into()))?;
+                (split.train.clone(), val, split.train.clone())
+            }
+        };
+        let candidates = match (&self.candidates_file, &self.protocol) {
+            (Some(path), _) => Some(Candidates::load(path, &train)?),
+            (None, Protocol::Sampled { negatives, sampler, seed }) => {
+                let exclude = match &self.split {
+                    Split::Predefined { .. } => concat(&mask, &heldout),
+                    _ => all.clone(),
+                };
+                Some(Candidates::sample(&heldout, &exclude, &train, *negatives, *sampler, *seed)?)
+            }
+            _ => None,
+        };
+        Ok(Prepared { dataset, train, heldout: Some(heldout), mask, candidates })
+    }
+
+    /// Loads, splits, fits every stage, scores and computes the metrics.
+    pub fn evaluate(self) -> Result<Report> {
+        let (recall_model, recall_pool) = self
+            .recall
+            .as_ref()
+            .ok_or_else(|| Error::Config("the pipeline has no model: add .recall(model)".into()))?;
+        let Prepared { dataset, train, heldout, mask, candidates } = self.prepare()?;
+        let k_final = self.ks.iter().copied().max().unwrap_or(10);
+        let mut stages = Vec::new();
+        let mut params = Vec::new();
+        let mut names = Vec::new();
+        let mut fit_total = 0.0;
+
+        let t = Instant::now();
+        let recall = recall_model.fit_scorer(&train)?;
+        let recall_fit = t.elapsed().as_secs_f64();
+        fit_total += recall_fit;
+        names.push(recall_model.name());
+        params.extend(recall_model.params().into_iter().map(|(k, v)| (format!("{}.{k}", recall_model.name()), v)));
+        let rank = match &self.rank {
+            Some((m, pool)) => {
+                let t = Instant::now();
+                let s = m.fit_scorer(&train)?;
+                let secs = t.elapsed().as_secs_f64();
+                fit_total += secs;
+                names.push(m.name());
+                params.extend(m.params().into_iter().map(|(k, v)| (format!("{}.{k}", m.name()), v)));
+                Some((s, *pool, secs, m.name()))
+            }
+            None => None,
+        };
+        let rerank = match &self.rerank {
+            Some(r) => {
+                let t = Instant::now();
+                let f = r.fit_reranker(&train)?;
+                let secs = t.elapsed().as_secs_f64();
+                fit_total += secs;
+                names.push(r.name());
+                params.extend(r.params().into_iter().map(|(k, v)| (format!("{}.{k}", r.name()), v)));
+                Some((f, secs, r.name()))
+            }
+            None => None,
+        };
+        if names.len() == 1 {
+            params = recall_model.params();
+        }
+        let model_name = names.join(" → ");
+
+        if let Some(candidates) = candidates {
+            // The last scoring stage scores the candidates; re-ranking does not
+            // apply to a fixed candidate set.
+            let scorer: &dyn Scorer = rank.as_ref().map_or(recall.as_ref(), |r| r.0.as_ref());
+            let t = Instant::now();
+            let (users, series) = eval::sampled_metrics(scorer, &candidates, &self.ks);
+            let run = t.elapsed().as_secs_f64();
+            let users = users.iter().map(|&u| train.users().raw(u).to_string()).collect();
+            return Ok(Report::from_series(
+                model_name,
+                params,
+                dataset,
+                self.describe(),
+                users,
+                series,
+                stages,
+                fit_total,
+                run,
+                self.seed,
+            ));
+        }
+
+        // Full ranking through the stages.
+        let heldout = heldout.expect("full ranking has a held-out part");
+        let relevant = eval::relevant_sets(&heldout);
+        let users: Vec<u32> = (0..heldout.n_users() as u32).filter(|&u| relevant[u as usize].is_some()).collect();
+        let recall_n = recall_pool.unwrap_or(if rank.is_some() { 100 } else { k_final });
+        let masked = |s: &dyn Scorer, u: u32, n: usize| -> Vec<(u32, f32)> {
+            let mut scores = vec![0.0; s.n_items()];
+            s.score_all(u, &mut scores);
+            for &i in mask.user_items(u) {
+                scores[i] = f32::NEG_INFINITY;
+            }
+            crate::metrics::ranking::top_k_indices(&scores, n)
+                .into_iter()
+                .map(|i| (i, scores[i as usize]))
+                .collect()
+        };
+        let t = Instant::now();
+        let mut lists: Vec<Vec<(u32, f32)>> = users.par_iter().map(|&u| masked(recall.as_ref(), u, recall_n)).collect();
+        let recall_run = t.elapsed().as_secs_f64();
+        let pool_recall = |lists: &[Vec<(u32, f32)>], name: String| {
+            let v: Vec<f64> = users
+                .iter()
+                .zip(lists)
+                .map(|(&u, l)| {
+                    let rel = relevant[u as usize].as_deref().unwrap_or(&[]);
+                    let hits = l.iter().filter(|(i, _)| rel.binary_search(i).is_ok()).count();
+                    hits as f64 / rel.len().max(1) as f64
+                })
+                .collect();
+            let mean = v.iter().sum::<f64>() / v.len().max(1) as f64;
+            MetricValue { name, mean, ci_low: mean, ci_high: mean }
+        };
+        let mut run_total = recall_run;
+        stages.push(StageReport {
+            stage: "recall".into(),
+            model: recall_model.name(),
+            output_size: recall_n,
+            fit_seconds: recall_fit,
+            run_seconds: recall_run,
+            metrics: vec![pool_recall(&lists, format!("Recall@{recall_n}"))],
+        });
+        if let Some((scorer, pool, fit_s, name)) = &rank {
+            let keep = pool.unwrap_or(if rerank.is_some() { 50 } else { k_final });
+            let t = Instant::now();
+            lists = users
+                .par_iter()
+                .zip(lists.par_iter())
+                .map(|(&u, l)| {
+                    let items: Vec<u32> = l.iter().map(|x| x.0).collect();
+                    let mut s = vec![0.0; items.len()];
+                    scorer.score_items(u, &items, &mut s);
+                    let mut out: Vec<(u32, f32)> = items.into_iter().zip(s).collect();
+                    out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                    out.truncate(keep);
+                    out
+                })
+                .collect();
+            let secs = t.elapsed().as_secs_f64();
+            run_total += secs;
+            stages.push(StageReport {
+                stage: "rank".into(),
+                model: name.clone(),
+                output_size: keep,
+                fit_seconds: *fit_s,
+                run_seconds: secs,
+                metrics: vec![pool_recall(&lists, format!("Recall@{keep}"))],
+            });
+        }
+        if let Some((reranker, fit_s, name)) = &rerank {
+            let t = Instant::now();
+            lists = users
+                .par_iter()
+                .zip(lists.par_iter())
+                .map(|(&u, l)| reranker.rerank(u, l, k_final))
+                .collect();
+            let secs = t.elapsed().as_secs_f64();
+            run_total += secs;
+            stages.push(StageReport {
+                stage: "rerank".into(),
+                model: name.clone(),
+                output_size: k_final,
+                fit_seconds: *fit_s,
+                run_seconds: secs,
+                metrics: vec![pool_recall(&lists, format!("Recall@{k_final}"))],
+            });
+        }
+        let final_lists: Vec<(u32, Vec<u32>)> = users
+            .iter()
+            .zip(&lists)
+            .map(|(&u, l)| (u, l.iter().take(k_final).map(|x| x.0).collect()))
+            .collect();
+        let series: Vec<MetricSeries> = eval::full_ranking_metrics(&final_lists, &relevant, &train, &self.ks);
+        let raw_users = users.iter().map(|&u| train.users().raw(u).to_string()).collect();
+        Ok(Report::from_series(
+            model_name,
+            params,
+            dataset,
+            self.describe(),
+            raw_users,
+            series,
+            stages,
+            fit_total,
+            run_total,
+            self.seed,
+        ))
+    }
+}

@@ -1,0 +1,200 @@
+//! Charts: plotly figures that render in JupyterLab and in nbconvert's HTML
+//! export without internet access (plotly.js is embedded once per kernel).
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+use plotly::common::{Mode, Title};
+use plotly::layout::{Axis, AxisType};
+use plotly::{Layout, Plot, Scatter};
+
+use crate::display::evcxr_emit;
+use crate::Result;
+
+/// A chart: a plotly figure with a title.
+///
+/// In a notebook the first chart of a kernel carries plotly.js inline (≈4.6
+/// MB, once), later ones reuse it, so the executed notebook and its HTML
+/// export work offline.
+#[derive(Clone)]
+pub struct Chart {
+    plot: Plot,
+}
+
+static JS_SENT: AtomicBool = AtomicBool::new(false);
+static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
+
+/// The plotly.js bundle shipped with the `plotly` crate, as a `<script>` tag.
+fn plotly_js() -> &'static str {
+    static JS: OnceLock<String> = OnceLock::new();
+    JS.get_or_init(|| {
+        // offline_js_sources() holds plotly.js and MathJax; keep plotly.js only.
+        let all = Plot::offline_js_sources();
+        match all.find("</script>") {
+            Some(end) => all[..end + "</script>".len()].to_string(),
+            None => all,
+        }
+    })
+}
+
+/// The HTML of one chart: a `div` and a script that draws `figure_json`
+/// into it as soon as `window.Plotly` exists. Pure; `js` (a `<script>` with
+/// plotly.js) is prepended when given.
+pub fn chart_html(figure_json: &str, div_id: &str, js: Option<&str>) -> String {
+    let safe_json = figure_json.replace("</", "<\\/");
+    format!(
+        "{js}<div id=\"{div_id}\" style=\"width:100%;min-height:420px\"></div>\n\
+         <script type=\"text/javascript\">(function(){{var fig={safe_json};\
+         function draw(){{if(window.Plotly){{window.Plotly.newPlot(\"{div_id}\",fig.data,fig.layout,{{responsive:true}});}}\
+         else{{setTimeout(draw,50);}}}}draw();}})();</script>",
+        js = js.unwrap_or("")
+    )
+}
+
+impl Chart {
+    /// Wraps a plotly figure.
+    pub fn new(plot: Plot) -> Self {
+        Chart { plot }
+    }
+
+    /// The figure as plotly JSON.
+    pub fn to_json(&self) -> String {
+        self.plot.to_json()
+    }
+
+    /// The underlying plotly figure, to customise further.
+    pub fn plot_mut(&mut self) -> &mut Plot {
+        &mut self.plot
+    }
+
+    /// A standalone HTML page with plotly.js embedded (works offline).
+    pub fn to_standalone_html(&self) -> String {
+        format!(
+            "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body>{}</body></html>",
+            chart_html(&self.to_json(), "recsys-chart", Some(plotly_js()))
+        )
+    }
+
+    /// Writes [`Chart::to_standalone_html`] to `path` atomically.
+    pub fn save_html(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        crate::data::download::write_atomic(path.as_ref(), self.to_standalone_html().as_bytes())
+    }
+
+    /// Jupyter display (called by evcxr).
+    pub fn evcxr_display(&self) {
+        let first = !JS_SENT.swap(true, Ordering::SeqCst);
+        let id = format!(
+            "recsys-chart-{}-{}",
+            std::process::id(),
+            NEXT_ID.fetch_add(1, Ordering::SeqCst)
+        );
+        evcxr_emit("text/html", &chart_html(&self.to_json(), &id, first.then(plotly_js)));
+    }
+}
+
+impl std::fmt::Debug for Chart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Chart({} bytes of plotly JSON)", self.to_json().len())
+    }
+}
+
+/// Axis scale of a chart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scale {
+    Linear,
+    Log,
+}
+
+fn axis(title: &str, scale: Scale) -> Axis {
+    let a = Axis::new().title(Title::with_text(title));
+    match scale {
+        Scale::Linear => a,
+        Scale::Log => a.type_(AxisType::Log),
+    }
+}
+
+/// A line (or marker) chart of one or more named series.
+pub fn line_chart(
+    title: &str,
+    x_title: &str,
+    y_title: &str,
+    series: Vec<(String, Vec<f64>, Vec<f64>)>,
+    scales: (Scale, Scale),
+    markers_only: bool,
+) -> Chart {
+    let mut plot = Plot::new();
+    for (name, x, y) in series {
+        let mode = if markers_only { Mode::Markers } else { Mode::LinesMarkers };
+        plot.add_trace(Scatter::new(x, y).name(name).mode(mode));
+    }
+    plot.set_layout(
+        Layout::new()
+            .title(Title::with_text(title))
+            .x_axis(axis(x_title, scales.0))
+            .y_axis(axis(y_title, scales.1)),
+    );
+    Chart::new(plot)
+}
+
+/// A bar chart of labelled values.
+pub fn bar_chart(title: &str, x_title: &str, y_title: &str, labels: Vec<String>, values: Vec<f64>) -> Chart {
+    let mut plot = Plot::new();
+    plot.add_trace(plotly::Bar::new(labels, values));
+    plot.set_layout(
+        Layout::new()
+            .title(Title::with_text(title))
+            .x_axis(axis(x_title, Scale::Linear))
+            .y_axis(axis(y_title, Scale::Linear)),
+    );
+    Chart::new(plot)
+}
+
+/// Grouped bars: one trace per series over shared category labels.
+pub fn grouped_bar_chart(
+    title: &str,
+    y_title: &str,
+    labels: Vec<String>,
+    series: Vec<(String, Vec<f64>, Option<Vec<f64>>)>,
+) -> Chart {
+    let mut plot = Plot::new();
+    for (name, values, err) in series {
+        let mut bar = plotly::Bar::new(labels.clone(), values).name(name);
+        if let Some(e) = err {
+            bar = bar.error_y(plotly::common::ErrorData::new(plotly::common::ErrorType::Data).array(e));
+        }
+        plot.add_trace(bar);
+    }
+    plot.set_layout(
+        Layout::new()
+            .title(Title::with_text(title))
+            .y_axis(axis(y_title, Scale::Linear))
+            .bar_mode(plotly::layout::BarMode::Group),
+    );
+    Chart::new(plot)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chart_html_draws_when_plotly_loaded() {
+        let html = chart_html("{\"data\":[],\"layout\":{\"title\":\"</script>\"}}", "c1", None);
+        assert!(html.starts_with("<div id=\"c1\""));
+        assert!(html.contains("newPlot(\"c1\""));
+        assert!(!html.contains("\"</script>\""), "JSON must not close the script tag");
+        assert!(!html.contains("cdn."), "no network resources");
+        let with_js = chart_html("{}", "c2", Some("<script>JS</script>"));
+        assert!(with_js.starts_with("<script>JS</script><div"));
+    }
+
+    #[test]
+    fn embedded_plotly_is_offline() {
+        let js = plotly_js();
+        assert!(js.len() > 1_000_000);
+        assert!(js.starts_with("<script"));
+        assert!(js.ends_with("</script>"));
+        let page = bar_chart("t", "x", "y", vec!["a".into()], vec![1.0]).to_standalone_html();
+        assert!(!page.contains("<script src="), "no external scripts");
+    }
+}

@@ -1,0 +1,15 @@
+//! Everything a notebook needs: `use recsys::prelude::*;`.
+
+pub use crate::data::movielens::{movielens_1m_movies, movielens_1m_users};
+pub use crate::data::{
+    Dataset, Encoding, FeatureColumn, Features, IdMap, Interactions, InteractionsFile, ItemFeatures, Separator,
+    Summary, UserFeatures,
+};
+pub use crate::eval::Protocol;
+pub use crate::models::{model_from_name, Fit, Popularity, PopularityModel, Random, RandomModel, Scorer};
+pub use crate::pipeline::{DataSource, EvalOn, Pipeline};
+pub use crate::plot::{Chart, Scale};
+pub use crate::report::{Comparison, Leaderboard, Report};
+pub use crate::split::{Candidates, NegativeSampler, Order, Split, SplitData};
+pub use crate::stages::{KeepOrder, Rerank, Reranker};
+pub use crate::{Error, Result};

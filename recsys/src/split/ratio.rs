@@ -1,0 +1,88 @@
+//! Per-user ordered splits (leave-one-out, ratio), global time and random.
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+
+use super::{Order, SplitData};
+use crate::data::Interactions;
+use crate::{Error, Result};
+
+pub(crate) type Rng = rand::rngs::Xoshiro256PlusPlus;
+
+/// For each user, their row numbers in split order.
+pub(super) fn user_orders(data: &Interactions, by: Order) -> Result<Vec<Vec<usize>>> {
+    let mut by_user = data.rows_by_user();
+    match by {
+        Order::Time => {
+            let ts = data.timestamps().ok_or_else(|| {
+                Error::InvalidData("a split by time needs timestamps; this data has none".into())
+            })?;
+            let items = data.item_indices();
+            for rows in &mut by_user {
+                rows.sort_by_key(|&r| (ts[r], items[r], r));
+            }
+        }
+        Order::Random { seed } => {
+            let mut rng = Rng::seed_from_u64(seed);
+            for rows in &mut by_user {
+                rows.shuffle(&mut rng);
+            }
+        }
+    }
+    Ok(by_user)
+}
+
+/// Assigns each user's ordered rows: the last `n_test` → test, the `n_val`
+/// before → val, the rest → train. `sizes(n) = (n_test, n_val)`.
+pub(super) fn assign(
+    data: &Interactions,
+    orders: &[Vec<usize>],
+    sizes: impl Fn(usize) -> (usize, usize),
+) -> SplitData {
+    let (mut tr, mut va, mut te) = (Vec::new(), Vec::new(), Vec::new());
+    for rows in orders {
+        let n = rows.len();
+        let (n_test, n_val) = sizes(n);
+        let n_test = n_test.min(n);
+        let n_val = n_val.min(n - n_test);
+        let n_train = n - n_test - n_val;
+        tr.extend_from_slice(&rows[..n_train]);
+        va.extend_from_slice(&rows[n_train..n_train + n_val]);
+        te.extend_from_slice(&rows[n_train + n_val..]);
+    }
+    SplitData {
+        train: data.select(&tr),
+        val: (!va.is_empty()).then(|| data.select(&va)),
+        test: data.select(&te),
+    }
+}
+
+/// The latest `test` share of rows → test, the `val` share before → val.
+pub(super) fn global_time(data: &Interactions, test: f64, val: f64) -> Result<SplitData> {
+    let ts = data
+        .timestamps()
+        .ok_or_else(|| Error::InvalidData("a global time split needs timestamps".into()))?;
+    let mut rows: Vec<usize> = (0..data.len()).collect();
+    rows.sort_by_key(|&r| (ts[r], data.user_indices()[r], data.item_indices()[r]));
+    Ok(cut(data, &rows, test, val))
+}
+
+/// Rows shuffled with `seed`, then cut by shares.
+pub(super) fn random(data: &Interactions, test: f64, val: f64, seed: u64) -> SplitData {
+    let mut rows: Vec<usize> = (0..data.len()).collect();
+    rows.shuffle(&mut Rng::seed_from_u64(seed));
+    cut(data, &rows, test, val)
+}
+
+fn cut(data: &Interactions, rows: &[usize], test: f64, val: f64) -> SplitData {
+    let n = rows.len();
+    let n_test = (n as f64 * test).round() as usize;
+    let n_val = (n as f64 * val).round() as usize;
+    let n_train = n.saturating_sub(n_test + n_val);
+    let val_rows = &rows[n_train..(n_train + n_val).min(n)];
+    SplitData {
+        train: data.select(&rows[..n_train]),
+        val: (!val_rows.is_empty()).then(|| data.select(val_rows)),
+        test: data.select(&rows[(n_train + n_val).min(n)..]),
+    }
+}
