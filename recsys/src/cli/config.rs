@@ -47,9 +47,11 @@ pub struct RunConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum DatasetConfig {
+    #[serde(rename = "movielens_100k")]
     Movielens100k {
         implicit_threshold: Option<f32>,
     },
+    #[serde(rename = "movielens_1m")]
     Movielens1m {
         implicit_threshold: Option<f32>,
     },

@@ -1,0 +1,79 @@
+//! Bad input gives a clear error naming the file, line and field.
+
+use recsys::prelude::*;
+
+use crate::{temp_dir, write};
+
+fn err(text: &str, f: impl FnOnce(InteractionsFile) -> InteractionsFile) -> String {
+    let d = temp_dir("bad");
+    let p = write(&d, "x.tsv", text);
+    f(InteractionsFile::new(&p)).load().unwrap_err().to_string()
+}
+
+#[test]
+fn truncated_line_names_line_and_field() {
+    let e = err("1\t10\t5\t100\n2\t20\t3\t200\n3\n", |f| f);
+    assert!(e.contains("x.tsv:3"), "{e}");
+    assert!(e.contains("`item`"), "{e}");
+}
+
+#[test]
+fn non_numeric_rating() {
+    let e = err("1\t10\t5\n2\t20\tfive\n", |f| f);
+    assert!(e.contains("x.tsv:2: field `rating`: cannot parse \"five\" as f32"), "{e}");
+}
+
+#[test]
+fn non_numeric_timestamp_with_header() {
+    let e = err("user,item,timestamp\n1,2,3\n1,3,yesterday\n", |f| f);
+    assert!(e.contains("x.tsv:3: field `timestamp`"), "{e}");
+}
+
+#[test]
+fn unknown_separator() {
+    let e = err("1/10/5\n2/20/3\n", |f| f);
+    assert!(e.contains("cannot detect the separator"), "{e}");
+}
+
+#[test]
+fn empty_file() {
+    let e = err("", |f| f);
+    assert!(e.contains("x.tsv: file is empty"), "{e}");
+    let e = err("user\titem\n", |f| f);
+    assert!(e.contains("no data rows"), "{e}");
+}
+
+#[test]
+fn missing_file() {
+    let e = InteractionsFile::new("/nonexistent/ratings.tsv").load().unwrap_err().to_string();
+    assert!(e.starts_with("/nonexistent/ratings.tsv:"), "{e}");
+}
+
+#[test]
+fn header_without_item_column() {
+    let e = err("user,thing\n1,2\n", |f| f);
+    assert!(e.contains("no item column"), "{e}");
+}
+
+#[test]
+fn candidates_with_bad_label() {
+    let d = temp_dir("badcand");
+    let p = write(&d, "c.tsv", "user\titem\tlabel\n1\t2\t1\n1\t3\tmaybe\n");
+    let e = Candidates::read_raw(&p).unwrap_err().to_string();
+    assert!(e.contains("c.tsv:3: field `label`: expected 0 or 1"), "{e}");
+}
+
+#[test]
+fn formats_are_detected() {
+    let d = temp_dir("formats");
+    for (name, text) in [
+        ("a.dat", "1::10::5::100\n2::20::3::200\n"),
+        ("b.csv", "userId,movieId,rating,timestamp\n1,10,5,100\n2,20,3,200\n"),
+        ("c.txt", "1 10 5 100\n2 20 3 200\n"),
+    ] {
+        let x = InteractionsFile::new(write(&d, name, text)).load().unwrap();
+        assert_eq!((x.len(), x.n_users(), x.n_items()), (2, 2, 2), "{name}");
+        assert_eq!(x.ratings(), Some(&[5.0, 3.0][..]), "{name}");
+        assert_eq!(x.timestamps(), Some(&[100, 200][..]), "{name}");
+    }
+}

@@ -1,0 +1,129 @@
+//! The Pipeline builder on synthetic data: stages, protocols, determinism.
+
+use recsys::prelude::*;
+
+/// 60 users × 40 items with timestamps; user u has items (7u + 3d) % 40, d = 0..12, in order of d.
+fn synthetic() -> Interactions {
+    let mut rows = Vec::new();
+    let mut ts = Vec::new();
+    for u in 0..60 {
+        for d in 0..12 {
+            let i = (u * 7 + d * 3) % 40;
+            rows.push((format!("u{u}"), format!("i{i}")));
+            ts.push((u * 100 + d) as i64);
+        }
+    }
+    let n = rows.len();
+    Interactions::from_raw_rows(&rows, Some(vec![4.0; n]), Some(ts), &[]).unwrap()
+}
+
+#[test]
+fn multi_stage_reports_every_stage() {
+    let r = Pipeline::from_interactions(synthetic())
+        .recall(Popularity::default())
+        .recall_pool(20)
+        .rank(Random::default())
+        .rank_pool(15)
+        .rerank(KeepOrder)
+        .ks(&[5, 10])
+        .evaluate()
+        .unwrap();
+    assert_eq!(r.stages.len(), 3);
+    assert_eq!(r.stages.iter().map(|s| s.output_size).collect::<Vec<_>>(), vec![20, 15, 10]);
+    let pool = r.stages[0].metrics[0].mean;
+    let final_recall = r.get("Recall@10").unwrap();
+    assert!(pool >= final_recall, "{pool} < {final_recall}");
+    assert_eq!(r.model, "popularity → random → keep_order");
+    assert!(r.to_html().contains("Stages"));
+    assert!(r.to_string().contains("rerank"));
+}
+
+#[test]
+fn same_seed_same_numbers() {
+    let run = || {
+        Pipeline::from_interactions(synthetic())
+            .sampled(20)
+            .recall(Random::default())
+            .evaluate()
+            .unwrap()
+    };
+    let (a, b) = (run(), run());
+    assert_eq!(a.metrics, b.metrics);
+    assert_eq!(a.per_user, b.per_user);
+    let c = Pipeline::from_interactions(synthetic()).sampled(20).seed(7).recall(Random::default()).evaluate().unwrap();
+    assert_ne!(a.per_user, c.per_user);
+}
+
+#[test]
+fn sampled_protocol_and_validation() {
+    let r = Pipeline::from_interactions(synthetic()).sampled(30).recall(Popularity::default()).ks(&[5, 10]).evaluate().unwrap();
+    assert_eq!(r.users.len(), 60);
+    for m in ["HR@5", "HR@10", "NDCG@5", "NDCG@10", "MRR", "UserAUC", "AUC"] {
+        assert!(r.get(m).is_some(), "{m}");
+    }
+    assert!(r.get("HR@10").unwrap() >= r.get("HR@5").unwrap());
+    let v = Pipeline::from_interactions(synthetic()).on_validation().recall(Popularity::default()).evaluate().unwrap();
+    assert!(v.protocol.contains("validation"));
+    let cmp = r.compare(&r);
+    assert!(cmp.rows.iter().all(|(_, _, _, p)| p.diff == 0.0));
+}
+
+#[test]
+fn errors_instead_of_panics() {
+    let e = Pipeline::from_interactions(synthetic()).evaluate().err().unwrap().to_string();
+    assert!(e.contains("no model"), "{e}");
+    let e = Pipeline::from_interactions(synthetic())
+        .split(Split::UserRatio { test: 2.0, val: 0.0, by: Order::Time })
+        .recall(Popularity::default())
+        .evaluate()
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("invalid parameter `test`"), "{e}");
+}
+
+#[test]
+fn personalised_toy_model_beats_popularity() {
+    // A user-defined model plugs in through the Fit/Scorer contract.
+    struct Oracle;
+    struct OracleModel(Interactions);
+    impl Scorer for OracleModel {
+        fn n_items(&self) -> usize {
+            self.0.n_items()
+        }
+        fn train(&self) -> &Interactions {
+            &self.0
+        }
+        fn score_all(&self, user: u32, out: &mut [f32]) {
+            // Items u*7 + 3d mod 40 (the generator's rule), favouring larger d.
+            let u: usize = self.0.users().raw(user)[1..].parse().unwrap();
+            out.fill(0.0);
+            for d in 0..12 {
+                let name = format!("i{}", (u * 7 + d * 3) % 40);
+                if let Some(i) = self.0.items().get(&name) {
+                    out[i as usize] += 1.0 + d as f32;
+                }
+            }
+        }
+    }
+    impl Fit for Oracle {
+        fn name(&self) -> String {
+            "oracle".into()
+        }
+        fn params(&self) -> Vec<(String, String)> {
+            vec![]
+        }
+        fn set_param(&mut self, key: &str, _: &str) -> Result<()> {
+            Err(Error::InvalidParam { name: key.into(), message: "none".into() })
+        }
+        fn fit_scorer(&self, train: &Interactions) -> Result<Box<dyn Scorer>> {
+            Ok(Box::new(OracleModel(train.clone())))
+        }
+    }
+    let pop = Pipeline::from_interactions(synthetic()).recall(Popularity::default()).evaluate().unwrap();
+    let oracle = Pipeline::from_interactions(synthetic()).recall(Oracle).evaluate().unwrap();
+    assert!(oracle.get("NDCG@10").unwrap() > pop.get("NDCG@10").unwrap());
+    let c = pop.compare(&oracle);
+    let ndcg = c.rows.iter().find(|r| r.0 == "NDCG@10").unwrap();
+    assert!(ndcg.3.p_value < 0.05);
+}
