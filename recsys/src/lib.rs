@@ -35,6 +35,9 @@ pub mod report;
 pub mod split;
 pub mod stages;
 
+pub use plotly;
+pub use polars;
+
 pub use data::{Dataset, Features, IdMap, Interactions, InteractionsFile};
 pub use error::{Error, Result};
 pub use eval::Protocol;

@@ -1,7 +1,7 @@
 //! Charts: plotly figures that render in JupyterLab and in nbconvert's HTML
 //! export without internet access (plotly.js is embedded once per kernel).
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use plotly::common::{Mode, Title};
@@ -21,8 +21,22 @@ pub struct Chart {
     plot: Plot,
 }
 
-static JS_SENT: AtomicBool = AtomicBool::new(false);
 static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
+
+/// Process-wide flag "plotly.js was already sent to the notebook". evcxr links
+/// a fresh copy of this crate into every cell, so a `static` would reset at
+/// each cell; the process environment is shared by all copies.
+const JS_SENT_VAR: &str = "RECSYS_PLOTLY_JS_SENT";
+
+fn take_first_chart() -> bool {
+    if std::env::var_os(JS_SENT_VAR).is_some() {
+        return false;
+    }
+    // SAFETY: evcxr runs cells on one thread and nothing else in this process
+    // reads or writes the environment concurrently.
+    unsafe { std::env::set_var(JS_SENT_VAR, "1") };
+    true
+}
 
 /// The plotly.js bundle shipped with the `plotly` crate, as a `<script>` tag.
 fn plotly_js() -> &'static str {
@@ -82,7 +96,7 @@ impl Chart {
 
     /// Jupyter display (called by evcxr).
     pub fn evcxr_display(&self) {
-        let first = !JS_SENT.swap(true, Ordering::SeqCst);
+        let first = take_first_chart();
         let id = format!(
             "recsys-chart-{}-{}",
             std::process::id(),

@@ -220,29 +220,22 @@ impl Interactions {
         )
     }
 
-    /// Interactions per week over time; empty chart without timestamps.
+    /// Interactions per week over time (x: week start date); empty chart
+    /// without timestamps.
     pub fn activity_chart(&self) -> Chart {
         let mut weeks: std::collections::BTreeMap<i64, f64> = Default::default();
         for &t in self.timestamps().unwrap_or(&[]) {
             *weeks.entry(t.div_euclid(7 * 86_400)).or_default() += 1.0;
         }
-        let x: Vec<f64> = weeks.keys().map(|&w| w as f64 * 7.0).collect();
-        let labels: Vec<String> = weeks.keys().map(|&w| date_string(w * 7 * 86_400)).collect();
-        let mut plot = line_chart(
-            "Activity over time",
-            "week",
-            "interactions per week",
-            vec![("interactions".into(), x, weeks.values().copied().collect())],
-            (Scale::Linear, Scale::Linear),
-            false,
+        let dates: Vec<String> = weeks.keys().map(|&w| date_string(w * 7 * 86_400)).collect();
+        let mut plot = plotly::Plot::new();
+        plot.add_trace(plotly::Scatter::new(dates, weeks.values().copied().collect()).name("interactions"));
+        plot.set_layout(
+            plotly::Layout::new()
+                .title(plotly::common::Title::with_text("Activity over time"))
+                .y_axis(plotly::layout::Axis::new().title(plotly::common::Title::with_text("interactions per week"))),
         );
-        // Show dates on the x axis.
-        let data: Vec<f64> = weeks.values().copied().collect();
-        let mut p = plotly::Plot::new();
-        p.add_trace(plotly::Scatter::new(labels, data).name("interactions"));
-        p.set_layout(plotly::Layout::new().title(plotly::common::Title::with_text("Activity over time (interactions per week)")));
-        *plot.plot_mut() = p;
-        plot
+        Chart::new(plot)
     }
 }
 

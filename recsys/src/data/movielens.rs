@@ -123,7 +123,8 @@ fn ml100k_items() -> Result<Features> {
         .with_column("genres", FeatureColumn::MultiLabel(genres)))
 }
 
-/// ML-1M `users.dat`: gender, age group (1, 18, 25, 35, 45, 50, 56),
+/// ML-1M `users.dat`: gender, age group (`1`, `18`, `25`, `35`, `45`, `50`, `56`: the
+/// lower bound of the group),
 /// occupation (named) and zip code.
 pub fn movielens_1m_users() -> Result<Features> {
     let t = table(&locate(&ML1M, "users.dat", M1_USERS)?, Separator::DoubleColon, Encoding::Utf8)?;
@@ -131,7 +132,8 @@ pub fn movielens_1m_users() -> Result<Features> {
     for r in t.records() {
         ids.push(r.field(0, "user_id")?.to_string());
         gender.push(r.field(1, "gender")?.to_string());
-        age.push(r.parse::<f32>(2, "age")?);
+        let a: u8 = r.parse(2, "age")?;
+        age.push(a.to_string());
         let code: usize = r.parse(3, "occupation")?;
         let name = ML1M_OCCUPATIONS
             .get(code)
@@ -141,7 +143,7 @@ pub fn movielens_1m_users() -> Result<Features> {
     }
     Ok(Features::new(IdMap::from_ordered(ids))
         .with_column("gender", FeatureColumn::Categorical(gender))
-        .with_column("age", FeatureColumn::Numeric(age))
+        .with_column("age_group", FeatureColumn::Categorical(age))
         .with_column("occupation", FeatureColumn::Categorical(occ))
         .with_column("zip_code", FeatureColumn::Categorical(zip)))
 }
