@@ -2,7 +2,7 @@
 
 pub use crate::data::movielens::{movielens_1m_movies, movielens_1m_users};
 pub use crate::data::{
-    Dataset, Encoding, FeatureColumn, Features, IdMap, Interactions, InteractionsFile, ItemFeatures, Separator,
+    Dataset, Encoding, FeatureColumn, Features, FeaturesFile, IdMap, Interactions, InteractionsFile, ItemFeatures, Separator,
     Summary, UserFeatures,
 };
 pub use crate::eval::Protocol;

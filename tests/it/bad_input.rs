@@ -77,3 +77,25 @@ fn formats_are_detected() {
         assert_eq!(x.timestamps(), Some(&[100, 200][..]), "{name}");
     }
 }
+
+#[test]
+fn feature_files_are_typed_and_checked() {
+    let d = temp_dir("features");
+    let items = write(&d, "items.csv", "item_id,title,genres,year,studio\n10,Heat,Action|Crime,1995,WB\n20,Babe,Comedy,,Universal\n");
+    let f = FeaturesFile::new(&items).id_column("item_id").multi_label("genres", '|').text("title").load().unwrap();
+    assert_eq!(f.names(), vec!["title", "genres", "year", "studio"]);
+    assert_eq!(f.text("title", "20"), Some("Babe"));
+    assert!(matches!(f.column("genres"), Some(FeatureColumn::MultiLabel(g)) if g[0] == ["Action", "Crime"]));
+    assert!(matches!(f.column("year"), Some(FeatureColumn::Numeric(y)) if y[0] == 1995.0 && y[1].is_nan()));
+    assert!(matches!(f.column("studio"), Some(FeatureColumn::Categorical(_))));
+    let inter = write(&d, "r.csv", "user,item\n1,10\n");
+    let ds = Dataset::from_files(InteractionsFile::new(&inter), None, Some(FeaturesFile::new(&items).id_column("item_id"))).unwrap();
+    assert_eq!(ds.interactions.n_items(), 2, "catalogue items join the universe");
+
+    let dup = write(&d, "dup.csv", "id,x\n1,a\n1,b\n");
+    let e = FeaturesFile::new(&dup).load().unwrap_err().to_string();
+    assert!(e.contains("dup.csv:3: field `id`: duplicate id"), "{e}");
+    let short = write(&d, "short.csv", "id,x,y\n1,a,b\n2,a\n");
+    let e = FeaturesFile::new(&short).load().unwrap_err().to_string();
+    assert!(e.contains("short.csv:3"), "{e}");
+}

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::delimited::{Encoding, Record, Separator, Table};
-use super::{Features, Interactions};
+use super::{FeatureColumn, Features, Interactions};
 use crate::{Error, Result};
 
 /// Loads `user item [rating [timestamp]]` files of any separator, with or
@@ -174,4 +174,141 @@ pub(crate) fn read_triples(path: &Path) -> Result<Vec<(String, String, String, u
         });
     }
     Ok(out)
+}
+
+/// Loads a feature table (users or items): one row per id. With a header,
+/// columns keep their names; without one they are named `f1`, `f2`, ...
+/// Column types: those named in [`FeaturesFile::multi_label`] are label
+/// sets, those in [`FeaturesFile::text`] free text; otherwise a column whose
+/// non-empty values all parse as numbers is numeric (empty → NaN), else
+/// categorical.
+///
+/// ```no_run
+/// # use recsys::prelude::*;
+/// let items = FeaturesFile::new("items.csv").id_column("item_id").multi_label("genres", '|').load()?;
+/// # Ok::<(), recsys::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct FeaturesFile {
+    path: PathBuf,
+    separator: Separator,
+    header: Option<bool>,
+    encoding: Encoding,
+    id_column: Option<String>,
+    multi_label: Vec<(String, char)>,
+    text: Vec<String>,
+}
+
+impl FeaturesFile {
+    /// A loader for `path`; defaults: separator and header auto-detected,
+    /// UTF-8, the id in the first column.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        FeaturesFile {
+            path: path.into(),
+            separator: Separator::Auto,
+            header: None,
+            encoding: Encoding::Utf8,
+            id_column: None,
+            multi_label: Vec::new(),
+            text: Vec::new(),
+        }
+    }
+
+    /// The field separator. Defaults to [`Separator::Auto`].
+    pub fn separator(mut self, s: Separator) -> Self {
+        self.separator = s;
+        self
+    }
+
+    /// Whether the first line is a header. Defaults to auto-detection.
+    pub fn header(mut self, has_header: bool) -> Self {
+        self.header = Some(has_header);
+        self
+    }
+
+    /// Text encoding. Defaults to UTF-8.
+    pub fn encoding(mut self, e: Encoding) -> Self {
+        self.encoding = e;
+        self
+    }
+
+    /// The id column by header name. Defaults to the first column.
+    pub fn id_column(mut self, name: &str) -> Self {
+        self.id_column = Some(name.to_string());
+        self
+    }
+
+    /// Treats `column` as a set of labels separated by `sep` (genres).
+    pub fn multi_label(mut self, column: &str, sep: char) -> Self {
+        self.multi_label.push((column.to_string(), sep));
+        self
+    }
+
+    /// Treats `column` as free text (titles).
+    pub fn text(mut self, column: &str) -> Self {
+        self.text.push(column.to_string());
+        self
+    }
+
+    /// Reads and types the table.
+    pub fn load(&self) -> Result<Features> {
+        let table = Table::read(&self.path, self.separator.clone(), self.header, self.encoding)?;
+        let width = table.records().next().map_or(0, |r| r.fields.len());
+        let names: Vec<String> = match &table.header {
+            Some(h) => h.clone(),
+            None => (0..width).map(|i| format!("f{}", i + 1)).collect(),
+        };
+        let id_col = match &self.id_column {
+            None => 0,
+            Some(n) => names.iter().position(|h| h == n).ok_or_else(|| Error::BadFile {
+                path: self.path.clone(),
+                message: format!("no id column {n:?} in {names:?}"),
+            })?,
+        };
+        let mut ids = Vec::new();
+        let mut cols: Vec<Vec<String>> = vec![Vec::new(); names.len()];
+        let mut seen = std::collections::HashSet::new();
+        for rec in table.records() {
+            if rec.fields.len() != names.len() {
+                return Err(rec.error(
+                    "(line)",
+                    format!("{} fields, expected {} like the first line", rec.fields.len(), names.len()),
+                ));
+            }
+            let id = nonempty(&rec, id_col, &names[id_col])?;
+            if !seen.insert(id.to_string()) {
+                return Err(rec.error(&names[id_col], format!("duplicate id {id:?}")));
+            }
+            ids.push(id.to_string());
+            for (c, v) in cols.iter_mut().enumerate() {
+                v.push(rec.fields[c].trim().to_string());
+            }
+        }
+        if ids.is_empty() {
+            return Err(Error::BadFile { path: self.path.clone(), message: "no data rows".into() });
+        }
+        let mut f = Features::new(super::IdMap::from_ordered(ids));
+        for (c, values) in cols.into_iter().enumerate() {
+            if c == id_col {
+                continue;
+            }
+            let name = &names[c];
+            let column = if let Some((_, sep)) = self.multi_label.iter().find(|(n, _)| n == name) {
+                FeatureColumn::MultiLabel(
+                    values
+                        .iter()
+                        .map(|v| v.split(*sep).map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect())
+                        .collect(),
+                )
+            } else if self.text.contains(name) {
+                FeatureColumn::Text(values)
+            } else if values.iter().all(|v| v.is_empty() || v.parse::<f32>().is_ok()) {
+                FeatureColumn::Numeric(values.iter().map(|v| v.parse().unwrap_or(f32::NAN)).collect())
+            } else {
+                FeatureColumn::Categorical(values)
+            };
+            f = f.with_column(name, column);
+        }
+        Ok(f)
+    }
 }

@@ -15,7 +15,7 @@ pub use features::{FeatureColumn, Features, ItemFeatures, UserFeatures};
 pub use idmap::IdMap;
 pub use interactions::Interactions;
 pub(crate) use loader::read_triples;
-pub use loader::InteractionsFile;
+pub use loader::{FeaturesFile, InteractionsFile};
 
 /// A dataset: interactions plus optional user and item features.
 #[derive(Debug, Clone)]
@@ -41,13 +41,19 @@ impl Dataset {
         movielens::movielens_1m()
     }
 
-    /// Interactions from a delimited file, without features.
-    pub fn from_file(file: InteractionsFile) -> crate::Result<Dataset> {
-        Ok(Dataset {
-            name: "file".into(),
-            interactions: file.load()?,
-            users: None,
-            items: None,
-        })
+    /// Interactions from a delimited file with optional user and item
+    /// feature files. Every item of the item file joins the item universe.
+    pub fn from_files(
+        interactions: InteractionsFile,
+        users: Option<FeaturesFile>,
+        items: Option<FeaturesFile>,
+    ) -> crate::Result<Dataset> {
+        let users = users.map(|f| f.load()).transpose()?;
+        let items = items.map(|f| f.load()).transpose()?;
+        let file = match &items {
+            Some(i) => interactions.with_items(i),
+            None => interactions,
+        };
+        Ok(Dataset { name: "file".into(), interactions: file.load()?, users, items })
     }
 }
