@@ -6,7 +6,10 @@
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    if let Ok(out) = std::process::Command::new(rustc).args(["--print", "sysroot"]).output() {
+    if let Ok(out) = std::process::Command::new(rustc)
+        .args(["--print", "sysroot"])
+        .output()
+    {
         let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_string();
         let target = std::env::var("TARGET").unwrap_or_default();
         if !sysroot.is_empty() {

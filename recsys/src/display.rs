@@ -22,9 +22,13 @@ pub fn escape(s: &str) -> String {
 /// An HTML table with an optional caption; cells are escaped. Numeric-looking
 /// cells are right-aligned.
 pub fn html_table(caption: Option<&str>, headers: &[String], rows: &[Vec<String>]) -> String {
-    let mut h = String::from("<table class=\"recsys\" style=\"border-collapse:collapse;font-size:13px\">");
+    let mut h =
+        String::from("<table class=\"recsys\" style=\"border-collapse:collapse;font-size:13px\">");
     if let Some(c) = caption {
-        h.push_str(&format!("<caption style=\"text-align:left;font-weight:bold\">{}</caption>", escape(c)));
+        h.push_str(&format!(
+            "<caption style=\"text-align:left;font-weight:bold\">{}</caption>",
+            escape(c)
+        ));
     }
     h.push_str("<thead><tr>");
     for c in headers {
@@ -75,7 +79,12 @@ pub fn text_table(headers: &[String], rows: &[Vec<String>]) -> String {
     };
     let mut out = line(headers);
     out.push('\n');
-    out.push_str(&w.iter().map(|&k| "-".repeat(k)).collect::<Vec<_>>().join("  "));
+    out.push_str(
+        &w.iter()
+            .map(|&k| "-".repeat(k))
+            .collect::<Vec<_>>()
+            .join("  "),
+    );
     for r in rows {
         out.push('\n');
         out.push_str(&line(r));
@@ -99,14 +108,21 @@ mod tests {
             &["a".into(), "b".into()],
             &[vec!["<x>".into(), "0.5".into()]],
         );
-        assert!(html.contains("<caption style=\"text-align:left;font-weight:bold\">t&lt;1&gt;</caption>"));
+        assert!(
+            html.contains(
+                "<caption style=\"text-align:left;font-weight:bold\">t&lt;1&gt;</caption>"
+            )
+        );
         assert!(html.contains(">&lt;x&gt;</td>"));
         assert!(html.contains("text-align:right\">0.5</td>"));
     }
 
     #[test]
     fn text_table_aligns_columns() {
-        let t = text_table(&["name".into(), "v".into()], &[vec!["a".into(), "10".into()]]);
+        let t = text_table(
+            &["name".into(), "v".into()],
+            &[vec!["a".into(), "10".into()]],
+        );
         assert_eq!(t, "name  v\n----  --\na     10");
     }
 }

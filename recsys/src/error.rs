@@ -28,7 +28,9 @@ pub enum Error {
     #[error("{path}: {message}")]
     BadFile { path: PathBuf, message: String },
     /// A downloaded or cached file does not have the expected checksum.
-    #[error("{path}: checksum mismatch (expected {expected}, got {actual}); delete the file to fetch it again")]
+    #[error(
+        "{path}: checksum mismatch (expected {expected}, got {actual}); delete the file to fetch it again"
+    )]
     Checksum {
         path: PathBuf,
         expected: String,

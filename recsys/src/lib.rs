@@ -34,6 +34,7 @@ pub mod prelude;
 pub mod report;
 pub mod split;
 pub mod stages;
+pub mod tune;
 
 pub use plotly;
 pub use polars;

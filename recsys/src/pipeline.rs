@@ -10,7 +10,7 @@ use crate::data::{Dataset, Interactions, InteractionsFile};
 use crate::eval::{self, MetricSeries, Protocol};
 use crate::models::{Fit, Scorer};
 use crate::report::{MetricValue, Report, StageReport};
-use crate::split::{concat, Candidates, Split, SplitData};
+use crate::split::{Candidates, Split, SplitData, concat};
 use crate::stages::Rerank;
 use crate::{Error, Result};
 
@@ -105,7 +105,11 @@ impl Pipeline {
     pub fn predefined(train: impl Into<PathBuf>, test: impl Into<PathBuf>) -> Self {
         let empty = Interactions::from_raw_rows(&[], None, None, &[]).expect("empty");
         let mut p = Self::new(DataSource::Interactions(empty));
-        p.split = Split::Predefined { train: train.into(), val: None, test: test.into() };
+        p.split = Split::Predefined {
+            train: train.into(),
+            val: None,
+            test: test.into(),
+        };
         p
     }
 
@@ -144,7 +148,11 @@ impl Pipeline {
     /// sampled never-interacted items (seeded).
     pub fn sampled(self, negatives: usize) -> Self {
         let seed = self.seed;
-        self.protocol(Protocol::Sampled { negatives, sampler: Default::default(), seed })
+        self.protocol(Protocol::Sampled {
+            negatives,
+            sampler: Default::default(),
+            seed,
+        })
     }
 
     /// Sampled protocol with candidates read from a `user item label` file.
@@ -231,8 +239,13 @@ impl Pipeline {
 
     fn load(&self) -> Result<(String, Interactions)> {
         Ok(match &self.source {
-            DataSource::MovieLens100K => ("MovieLens-100K".into(), Dataset::movielens_100k()?.interactions),
-            DataSource::MovieLens1M => ("MovieLens-1M".into(), Dataset::movielens_1m()?.interactions),
+            DataSource::MovieLens100K => (
+                "MovieLens-100K".into(),
+                Dataset::movielens_100k()?.interactions,
+            ),
+            DataSource::MovieLens1M => {
+                ("MovieLens-1M".into(), Dataset::movielens_1m()?.interactions)
+            }
             DataSource::File(f) => ("file".into(), f.load()?),
             DataSource::Interactions(x) => ("interactions".into(), x.clone()),
         })
@@ -253,14 +266,19 @@ impl Pipeline {
             (Protocol::FullRanking, _) => "full ranking".into(),
             (Protocol::Sampled { negatives, .. }, _) => format!("sampled 1+{negatives}"),
         };
-        let on = if self.on == EvalOn::Validation { ", validation" } else { "" };
+        let on = if self.on == EvalOn::Validation {
+            ", validation"
+        } else {
+            ""
+        };
         format!("{split}, {protocol}{on}")
     }
 
     /// Loads and splits: training data, the held-out part, what to mask
     /// when ranking, and sampled candidates when the protocol asks for them.
     fn prepare(&self) -> Result<Prepared> {
-        if let (Split::Predefined { train, .. }, Some(cands)) = (&self.split, &self.candidates_file) {
+        if let (Split::Predefined { train, .. }, Some(cands)) = (&self.split, &self.candidates_file)
+        {
             let (train, candidates) = crate::split::predefined_sampled(train, cands)?;
             return Ok(Prepared {
                 dataset: "predefined files".into(),
@@ -277,7 +295,11 @@ impl Pipeline {
         };
         let split: SplitData = self.split.apply(&data)?;
         let (train, heldout, mask) = match self.on {
-            EvalOn::Test => (split.train.clone(), split.test.clone(), split.train_and_val()),
+            EvalOn::Test => (
+                split.train.clone(),
+                split.test.clone(),
+                split.train_and_val(),
+            ),
             EvalOn::Validation => {
                 let val = split
                     .val
@@ -288,16 +310,31 @@ impl Pipeline {
         };
         let candidates = match (&self.candidates_file, &self.protocol) {
             (Some(path), _) => Some(Candidates::load(path, &train)?),
-            (None, Protocol::Sampled { negatives, sampler, seed }) => {
+            (
+                None,
+                Protocol::Sampled {
+                    negatives,
+                    sampler,
+                    seed,
+                },
+            ) => {
                 let exclude = match &self.split {
                     Split::Predefined { .. } => concat(&mask, &heldout),
                     _ => all.clone(),
                 };
-                Some(Candidates::sample(&heldout, &exclude, &train, *negatives, *sampler, *seed)?)
+                Some(Candidates::sample(
+                    &heldout, &exclude, &train, *negatives, *sampler, *seed,
+                )?)
             }
             _ => None,
         };
-        Ok(Prepared { dataset, train, heldout: Some(heldout), mask, candidates })
+        Ok(Prepared {
+            dataset,
+            train,
+            heldout: Some(heldout),
+            mask,
+            candidates,
+        })
     }
 
     /// Loads, splits, fits every stage, scores and computes the metrics.
@@ -306,7 +343,13 @@ impl Pipeline {
             .recall
             .as_ref()
             .ok_or_else(|| Error::Config("the pipeline has no model: add .recall(model)".into()))?;
-        let Prepared { dataset, train, heldout, mask, candidates } = self.prepare()?;
+        let Prepared {
+            dataset,
+            train,
+            heldout,
+            mask,
+            candidates,
+        } = self.prepare()?;
         let k_final = self.ks.iter().copied().max().unwrap_or(10);
         let mut stages = Vec::new();
         let mut params = Vec::new();
@@ -318,7 +361,12 @@ impl Pipeline {
         let recall_fit = t.elapsed().as_secs_f64();
         fit_total += recall_fit;
         names.push(recall_model.name());
-        params.extend(recall_model.params().into_iter().map(|(k, v)| (format!("{}.{k}", recall_model.name()), v)));
+        params.extend(
+            recall_model
+                .params()
+                .into_iter()
+                .map(|(k, v)| (format!("{}.{k}", recall_model.name()), v)),
+        );
         let rank = match &self.rank {
             Some((m, pool)) => {
                 let t = Instant::now();
@@ -326,7 +374,11 @@ impl Pipeline {
                 let secs = t.elapsed().as_secs_f64();
                 fit_total += secs;
                 names.push(m.name());
-                params.extend(m.params().into_iter().map(|(k, v)| (format!("{}.{k}", m.name()), v)));
+                params.extend(
+                    m.params()
+                        .into_iter()
+                        .map(|(k, v)| (format!("{}.{k}", m.name()), v)),
+                );
                 Some((s, *pool, secs, m.name()))
             }
             None => None,
@@ -338,7 +390,11 @@ impl Pipeline {
                 let secs = t.elapsed().as_secs_f64();
                 fit_total += secs;
                 names.push(r.name());
-                params.extend(r.params().into_iter().map(|(k, v)| (format!("{}.{k}", r.name()), v)));
+                params.extend(
+                    r.params()
+                        .into_iter()
+                        .map(|(k, v)| (format!("{}.{k}", r.name()), v)),
+                );
                 Some((f, secs, r.name()))
             }
             None => None,
@@ -355,7 +411,10 @@ impl Pipeline {
             let t = Instant::now();
             let (users, series) = eval::sampled_metrics(scorer, &candidates, &self.ks);
             let run = t.elapsed().as_secs_f64();
-            let users = users.iter().map(|&u| train.users().raw(u).to_string()).collect();
+            let users = users
+                .iter()
+                .map(|&u| train.users().raw(u).to_string())
+                .collect();
             return Ok(Report::from_series(
                 model_name,
                 params,
@@ -373,7 +432,9 @@ impl Pipeline {
         // Full ranking through the stages.
         let heldout = heldout.expect("full ranking has a held-out part");
         let relevant = eval::relevant_sets(&heldout);
-        let users: Vec<u32> = (0..heldout.n_users() as u32).filter(|&u| relevant[u as usize].is_some()).collect();
+        let users: Vec<u32> = (0..heldout.n_users() as u32)
+            .filter(|&u| relevant[u as usize].is_some())
+            .collect();
         let recall_n = recall_pool.unwrap_or(if rank.is_some() { 100 } else { k_final });
         let masked = |s: &dyn Scorer, u: u32, n: usize| -> Vec<(u32, f32)> {
             let mut scores = vec![0.0; s.n_items()];
@@ -387,7 +448,10 @@ impl Pipeline {
                 .collect()
         };
         let t = Instant::now();
-        let mut lists: Vec<Vec<(u32, f32)>> = users.par_iter().map(|&u| masked(recall.as_ref(), u, recall_n)).collect();
+        let mut lists: Vec<Vec<(u32, f32)>> = users
+            .par_iter()
+            .map(|&u| masked(recall.as_ref(), u, recall_n))
+            .collect();
         let recall_run = t.elapsed().as_secs_f64();
         let pool_recall = |lists: &[Vec<(u32, f32)>], name: String| {
             let v: Vec<f64> = users
@@ -395,12 +459,20 @@ impl Pipeline {
                 .zip(lists)
                 .map(|(&u, l)| {
                     let rel = relevant[u as usize].as_deref().unwrap_or(&[]);
-                    let hits = l.iter().filter(|(i, _)| rel.binary_search(i).is_ok()).count();
+                    let hits = l
+                        .iter()
+                        .filter(|(i, _)| rel.binary_search(i).is_ok())
+                        .count();
                     hits as f64 / rel.len().max(1) as f64
                 })
                 .collect();
             let mean = v.iter().sum::<f64>() / v.len().max(1) as f64;
-            MetricValue { name, mean, ci_low: mean, ci_high: mean }
+            MetricValue {
+                name,
+                mean,
+                ci_low: mean,
+                ci_high: mean,
+            }
         };
         let mut run_total = recall_run;
         stages.push(StageReport {
@@ -461,8 +533,12 @@ impl Pipeline {
             .zip(&lists)
             .map(|(&u, l)| (u, l.iter().take(k_final).map(|x| x.0).collect()))
             .collect();
-        let series: Vec<MetricSeries> = eval::full_ranking_metrics(&final_lists, &relevant, &train, &self.ks);
-        let raw_users = users.iter().map(|&u| train.users().raw(u).to_string()).collect();
+        let series: Vec<MetricSeries> =
+            eval::full_ranking_metrics(&final_lists, &relevant, &train, &self.ks);
+        let raw_users = users
+            .iter()
+            .map(|&u| train.users().raw(u).to_string())
+            .collect();
         Ok(Report::from_series(
             model_name,
             params,

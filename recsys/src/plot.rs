@@ -1,15 +1,15 @@
 //! Charts: plotly figures that render in JupyterLab and in nbconvert's HTML
 //! export without internet access (plotly.js is embedded once per kernel).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use plotly::common::{Mode, Title};
 use plotly::layout::{Axis, AxisType};
 use plotly::{Layout, Plot, Scatter};
 
-use crate::display::evcxr_emit;
 use crate::Result;
+use crate::display::evcxr_emit;
 
 /// A chart: a plotly figure with a title.
 ///
@@ -102,13 +102,26 @@ impl Chart {
             std::process::id(),
             NEXT_ID.fetch_add(1, Ordering::SeqCst)
         );
-        evcxr_emit("text/html", &chart_html(&self.to_json(), &id, first.then(plotly_js)));
+        evcxr_emit(
+            "text/html",
+            &chart_html(&self.to_json(), &id, first.then(plotly_js)),
+        );
     }
 }
 
 impl std::fmt::Debug for Chart {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Chart({} bytes of plotly JSON)", self.to_json().len())
+    }
+}
+
+impl std::fmt::Display for Chart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Chart ({} traces); display it in a notebook or save_html()",
+            self.plot.data().len()
+        )
     }
 }
 
@@ -138,7 +151,11 @@ pub fn line_chart(
 ) -> Chart {
     let mut plot = Plot::new();
     for (name, x, y) in series {
-        let mode = if markers_only { Mode::Markers } else { Mode::LinesMarkers };
+        let mode = if markers_only {
+            Mode::Markers
+        } else {
+            Mode::LinesMarkers
+        };
         plot.add_trace(Scatter::new(x, y).name(name).mode(mode));
     }
     plot.set_layout(
@@ -151,7 +168,13 @@ pub fn line_chart(
 }
 
 /// A bar chart of labelled values.
-pub fn bar_chart(title: &str, x_title: &str, y_title: &str, labels: Vec<String>, values: Vec<f64>) -> Chart {
+pub fn bar_chart(
+    title: &str,
+    x_title: &str,
+    y_title: &str,
+    labels: Vec<String>,
+    values: Vec<f64>,
+) -> Chart {
     let mut plot = Plot::new();
     plot.add_trace(plotly::Bar::new(labels, values));
     plot.set_layout(
@@ -174,7 +197,8 @@ pub fn grouped_bar_chart(
     for (name, values, err) in series {
         let mut bar = plotly::Bar::new(labels.clone(), values).name(name);
         if let Some(e) = err {
-            bar = bar.error_y(plotly::common::ErrorData::new(plotly::common::ErrorType::Data).array(e));
+            bar = bar
+                .error_y(plotly::common::ErrorData::new(plotly::common::ErrorType::Data).array(e));
         }
         plot.add_trace(bar);
     }
@@ -193,10 +217,17 @@ mod tests {
 
     #[test]
     fn chart_html_draws_when_plotly_loaded() {
-        let html = chart_html("{\"data\":[],\"layout\":{\"title\":\"</script>\"}}", "c1", None);
+        let html = chart_html(
+            "{\"data\":[],\"layout\":{\"title\":\"</script>\"}}",
+            "c1",
+            None,
+        );
         assert!(html.starts_with("<div id=\"c1\""));
         assert!(html.contains("newPlot(\"c1\""));
-        assert!(!html.contains("\"</script>\""), "JSON must not close the script tag");
+        assert!(
+            !html.contains("\"</script>\""),
+            "JSON must not close the script tag"
+        );
         assert!(!html.contains("cdn."), "no network resources");
         let with_js = chart_html("{}", "c2", Some("<script>JS</script>"));
         assert!(with_js.starts_with("<script>JS</script><div"));

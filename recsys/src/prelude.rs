@@ -2,14 +2,18 @@
 
 pub use crate::data::movielens::{movielens_1m_movies, movielens_1m_users};
 pub use crate::data::{
-    Dataset, Encoding, FeatureColumn, Features, FeaturesFile, IdMap, Interactions, InteractionsFile, ItemFeatures, Separator,
-    Summary, UserFeatures,
+    Dataset, Encoding, FeatureColumn, Features, FeaturesFile, IdMap, Interactions,
+    InteractionsFile, ItemFeatures, Separator, Summary, UserFeatures,
 };
 pub use crate::eval::Protocol;
-pub use crate::models::{model_from_name, Fit, Popularity, PopularityModel, Random, RandomModel, Scorer};
+pub use crate::models::cf::{ContentProfiles, Feedback, Similarity, TimeDecay, Weighting};
+pub use crate::models::{
+    Fit, ItemCF, ItemCFModel, Popularity, PopularityModel, Random, RandomModel, Scorer, UserCF,
+    UserCFModel, model_from_name,
+};
 pub use crate::pipeline::{DataSource, EvalOn, Pipeline};
 pub use crate::plot::{Chart, Scale};
 pub use crate::report::{Comparison, Leaderboard, Report};
 pub use crate::split::{Candidates, NegativeSampler, Order, Split, SplitData};
-pub use crate::stages::{KeepOrder, Rerank, Reranker};
+pub use crate::stages::{DiversityKernel, KeepOrder, Mmr, Rerank, Reranker};
 pub use crate::{Error, Result};

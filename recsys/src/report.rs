@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::display::{evcxr_emit, html_table, text_table};
 use crate::eval::MetricSeries;
 use crate::metrics::bootstrap::{self, Paired};
-use crate::plot::{grouped_bar_chart, Chart};
+use crate::plot::{Chart, grouped_bar_chart};
 use crate::{Error, Result};
 
 /// One metric's mean and 95 % bootstrap CI over users (`ci` equals the
@@ -124,7 +124,11 @@ impl Report {
         } else {
             format!(
                 " ({})",
-                self.params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+                self.params
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
         };
         format!(
@@ -149,7 +153,11 @@ impl Report {
                     s.output_size.to_string(),
                     seconds(s.fit_seconds),
                     seconds(s.run_seconds),
-                    s.metrics.iter().map(|m| format!("{} {:.4}", m.name, m.mean)).collect::<Vec<_>>().join(", "),
+                    s.metrics
+                        .iter()
+                        .map(|m| format!("{} {:.4}", m.name, m.mean))
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 ]
             })
             .collect()
@@ -182,10 +190,25 @@ impl Report {
     /// One row per metric: `metric`, `mean`, `ci_low`, `ci_high`.
     pub fn to_polars(&self) -> Result<DataFrame> {
         Ok(DataFrame::new_infer_height(vec![
-            Column::new("metric".into(), self.metrics.iter().map(|m| m.name.clone()).collect::<Vec<_>>()),
-            Column::new("mean".into(), self.metrics.iter().map(|m| m.mean).collect::<Vec<_>>()),
-            Column::new("ci_low".into(), self.metrics.iter().map(|m| m.ci_low).collect::<Vec<_>>()),
-            Column::new("ci_high".into(), self.metrics.iter().map(|m| m.ci_high).collect::<Vec<_>>()),
+            Column::new(
+                "metric".into(),
+                self.metrics
+                    .iter()
+                    .map(|m| m.name.clone())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "mean".into(),
+                self.metrics.iter().map(|m| m.mean).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "ci_low".into(),
+                self.metrics.iter().map(|m| m.ci_low).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "ci_high".into(),
+                self.metrics.iter().map(|m| m.ci_high).collect::<Vec<_>>(),
+            ),
         ])?)
     }
 
@@ -212,7 +235,12 @@ impl Report {
     /// Paired comparison of `other` against `self` on every per-user metric
     /// both have, over the users both evaluated.
     pub fn compare(&self, other: &Report) -> Comparison {
-        let pos: BTreeMap<&str, usize> = other.users.iter().enumerate().map(|(i, u)| (u.as_str(), i)).collect();
+        let pos: BTreeMap<&str, usize> = other
+            .users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.as_str(), i))
+            .collect();
         let common: Vec<(usize, usize)> = self
             .users
             .iter()
@@ -221,13 +249,19 @@ impl Report {
             .collect();
         let mut rows = Vec::new();
         for m in &self.metrics {
-            let (Some(a), Some(b)) = (self.per_user.get(&m.name), other.per_user.get(&m.name)) else {
+            let (Some(a), Some(b)) = (self.per_user.get(&m.name), other.per_user.get(&m.name))
+            else {
                 continue;
             };
             let va: Vec<f64> = common.iter().map(|&(i, _)| a[i]).collect();
             let vb: Vec<f64> = common.iter().map(|&(_, j)| b[j]).collect();
             let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-            rows.push((m.name.clone(), mean(&va), mean(&vb), bootstrap::paired(&va, &vb, 42)));
+            rows.push((
+                m.name.clone(),
+                mean(&va),
+                mean(&vb),
+                bootstrap::paired(&va, &vb, 42),
+            ));
         }
         Comparison {
             a: self.model.clone(),
@@ -243,9 +277,19 @@ fn summarize(s: MetricSeries, seed: u64, per_user: &mut BTreeMap<String, Vec<f64
         Some(v) => {
             let (mean, lo, hi) = bootstrap::mean_ci(&v, bootstrap::RESAMPLES, seed);
             per_user.insert(s.name.clone(), v);
-            MetricValue { name: s.name, mean, ci_low: lo, ci_high: hi }
+            MetricValue {
+                name: s.name,
+                mean,
+                ci_low: lo,
+                ci_high: hi,
+            }
         }
-        None => MetricValue { name: s.name, mean: s.value, ci_low: s.value, ci_high: s.value },
+        None => MetricValue {
+            name: s.name,
+            mean: s.value,
+            ci_low: s.value,
+            ci_high: s.value,
+        },
     }
 }
 
@@ -263,10 +307,16 @@ pub fn seconds(s: f64) -> String {
 impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "{}", self.heading())?;
-        f.write_str(&text_table(&["metric".into(), "mean".into(), "95% CI".into()], &self.rows()))?;
+        f.write_str(&text_table(
+            &["metric".into(), "mean".into(), "95% CI".into()],
+            &self.rows(),
+        ))?;
         if self.stages.len() > 1 {
             writeln!(f)?;
-            f.write_str(&text_table(&Self::STAGE_HEAD.map(String::from), &self.stage_rows()))?;
+            f.write_str(&text_table(
+                &Self::STAGE_HEAD.map(String::from),
+                &self.stage_rows(),
+            ))?;
         }
         Ok(())
     }
@@ -313,7 +363,14 @@ impl Comparison {
     /// HTML table (pure).
     pub fn to_html(&self) -> String {
         let (h, r) = self.table();
-        html_table(Some(&format!("{} vs {} over {} users", self.b, self.a, self.users)), &h, &r)
+        html_table(
+            Some(&format!(
+                "{} vs {} over {} users",
+                self.b, self.a, self.users
+            )),
+            &h,
+            &r,
+        )
     }
 
     /// Jupyter display.
@@ -401,7 +458,10 @@ impl Leaderboard {
             .reports
             .iter()
             .map(|r| {
-                let vals = metrics.iter().map(|m| r.get(m).unwrap_or(f64::NAN)).collect();
+                let vals = metrics
+                    .iter()
+                    .map(|m| r.get(m).unwrap_or(f64::NAN))
+                    .collect();
                 let errs = metrics
                     .iter()
                     .map(|m| r.metric(m).map_or(0.0, |v| (v.ci_high - v.ci_low) / 2.0))
@@ -409,7 +469,12 @@ impl Leaderboard {
                 (r.model.clone(), vals, Some(errs))
             })
             .collect();
-        grouped_bar_chart("Comparison (95% CI)", "value", metrics.iter().map(|s| s.to_string()).collect(), series)
+        grouped_bar_chart(
+            "Comparison (95% CI)",
+            "value",
+            metrics.iter().map(|s| s.to_string()).collect(),
+            series,
+        )
     }
 }
 

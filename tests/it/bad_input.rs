@@ -20,7 +20,10 @@ fn truncated_line_names_line_and_field() {
 #[test]
 fn non_numeric_rating() {
     let e = err("1\t10\t5\n2\t20\tfive\n", |f| f);
-    assert!(e.contains("x.tsv:2: field `rating`: cannot parse \"five\" as f32"), "{e}");
+    assert!(
+        e.contains("x.tsv:2: field `rating`: cannot parse \"five\" as f32"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -45,7 +48,10 @@ fn empty_file() {
 
 #[test]
 fn missing_file() {
-    let e = InteractionsFile::new("/nonexistent/ratings.tsv").load().unwrap_err().to_string();
+    let e = InteractionsFile::new("/nonexistent/ratings.tsv")
+        .load()
+        .unwrap_err()
+        .to_string();
     assert!(e.starts_with("/nonexistent/ratings.tsv:"), "{e}");
 }
 
@@ -68,7 +74,10 @@ fn formats_are_detected() {
     let d = temp_dir("formats");
     for (name, text) in [
         ("a.dat", "1::10::5::100\n2::20::3::200\n"),
-        ("b.csv", "userId,movieId,rating,timestamp\n1,10,5,100\n2,20,3,200\n"),
+        (
+            "b.csv",
+            "userId,movieId,rating,timestamp\n1,10,5,100\n2,20,3,200\n",
+        ),
         ("c.txt", "1 10 5 100\n2 20 3 200\n"),
     ] {
         let x = InteractionsFile::new(write(&d, name, text)).load().unwrap();
@@ -81,16 +90,41 @@ fn formats_are_detected() {
 #[test]
 fn feature_files_are_typed_and_checked() {
     let d = temp_dir("features");
-    let items = write(&d, "items.csv", "item_id,title,genres,year,studio\n10,Heat,Action|Crime,1995,WB\n20,Babe,Comedy,,Universal\n");
-    let f = FeaturesFile::new(&items).id_column("item_id").multi_label("genres", '|').text("title").load().unwrap();
+    let items = write(
+        &d,
+        "items.csv",
+        "item_id,title,genres,year,studio\n10,Heat,Action|Crime,1995,WB\n20,Babe,Comedy,,Universal\n",
+    );
+    let f = FeaturesFile::new(&items)
+        .id_column("item_id")
+        .multi_label("genres", '|')
+        .text("title")
+        .load()
+        .unwrap();
     assert_eq!(f.names(), vec!["title", "genres", "year", "studio"]);
     assert_eq!(f.text("title", "20"), Some("Babe"));
-    assert!(matches!(f.column("genres"), Some(FeatureColumn::MultiLabel(g)) if g[0] == ["Action", "Crime"]));
-    assert!(matches!(f.column("year"), Some(FeatureColumn::Numeric(y)) if y[0] == 1995.0 && y[1].is_nan()));
-    assert!(matches!(f.column("studio"), Some(FeatureColumn::Categorical(_))));
+    assert!(
+        matches!(f.column("genres"), Some(FeatureColumn::MultiLabel(g)) if g[0] == ["Action", "Crime"])
+    );
+    assert!(
+        matches!(f.column("year"), Some(FeatureColumn::Numeric(y)) if y[0] == 1995.0 && y[1].is_nan())
+    );
+    assert!(matches!(
+        f.column("studio"),
+        Some(FeatureColumn::Categorical(_))
+    ));
     let inter = write(&d, "r.csv", "user,item\n1,10\n");
-    let ds = Dataset::from_files(InteractionsFile::new(&inter), None, Some(FeaturesFile::new(&items).id_column("item_id"))).unwrap();
-    assert_eq!(ds.interactions.n_items(), 2, "catalogue items join the universe");
+    let ds = Dataset::from_files(
+        InteractionsFile::new(&inter),
+        None,
+        Some(FeaturesFile::new(&items).id_column("item_id")),
+    )
+    .unwrap();
+    assert_eq!(
+        ds.interactions.n_items(),
+        2,
+        "catalogue items join the universe"
+    );
 
     let dup = write(&d, "dup.csv", "id,x\n1,a\n1,b\n");
     let e = FeaturesFile::new(&dup).load().unwrap_err().to_string();

@@ -5,7 +5,10 @@ use std::process::{Command, Output};
 use crate::{data_dir, temp_dir, write};
 
 fn recsys(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_recsys")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_recsys"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn stderr(o: &Output) -> String {
@@ -19,7 +22,12 @@ fn run_configs_write_reports_and_compare_reads_them() {
     let dir = temp_dir("cli-run");
     for cfg in ["ml100k_popularity", "ml100k_sampled_popularity"] {
         let json = dir.join(format!("{cfg}.json"));
-        let o = recsys(&["run", &format!("{root}/configs/{cfg}.toml"), "--json", json.to_str().unwrap()]);
+        let o = recsys(&[
+            "run",
+            &format!("{root}/configs/{cfg}.toml"),
+            "--json",
+            json.to_str().unwrap(),
+        ]);
         assert!(o.status.success(), "{cfg}: {}", stderr(&o));
         let r = recsys::Report::load_json(&json).unwrap();
         assert!(r.get("NDCG@10").unwrap() > 0.0, "{cfg}");
@@ -27,7 +35,10 @@ fn run_configs_write_reports_and_compare_reads_them() {
     let o = recsys(&["compare", dir.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("popularity") && out.contains("NDCG@10"), "{out}");
+    assert!(
+        out.contains("popularity") && out.contains("NDCG@10"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -36,28 +47,82 @@ fn evaluate_errors_are_clear_and_exit_2() {
     let train = write(&d, "train.tsv", "1\t1\n1\t2\n2\t2\n");
     let test = write(&d, "test.tsv", "1\t3\n2\t1\n");
     let (t, s) = (train.to_str().unwrap(), test.to_str().unwrap());
-    let ok = recsys(&["evaluate", "--train", t, "--test", s, "--model", "popularity"]);
+    let ok = recsys(&[
+        "evaluate",
+        "--train",
+        t,
+        "--test",
+        s,
+        "--model",
+        "popularity",
+    ]);
     assert!(ok.status.success(), "{}", stderr(&ok));
 
-    let o = recsys(&["evaluate", "--train", t, "--test", s, "--model", "popularity", "--param", "k=5"]);
+    let o = recsys(&[
+        "evaluate",
+        "--train",
+        t,
+        "--test",
+        s,
+        "--model",
+        "popularity",
+        "--param",
+        "k=5",
+    ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("invalid parameter `k`: popularity has no such parameter"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("invalid parameter `k`: popularity has no such parameter"),
+        "{}",
+        stderr(&o)
+    );
 
     let o = recsys(&["evaluate", "--train", t, "--test", s, "--model", "svdpp"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("unknown model \"svdpp\""), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unknown model \"svdpp\""),
+        "{}",
+        stderr(&o)
+    );
 
-    let o = recsys(&["evaluate", "--train", "/nope/train.tsv", "--test", s, "--model", "popularity"]);
+    let o = recsys(&[
+        "evaluate",
+        "--train",
+        "/nope/train.tsv",
+        "--test",
+        s,
+        "--model",
+        "popularity",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("/nope/train.tsv"), "{}", stderr(&o));
 
     let bad = write(&d, "bad.tsv", "1\t1\t4\n1\tx\toops\n");
-    let o = recsys(&["evaluate", "--train", bad.to_str().unwrap(), "--test", s, "--model", "popularity"]);
+    let o = recsys(&[
+        "evaluate",
+        "--train",
+        bad.to_str().unwrap(),
+        "--test",
+        s,
+        "--model",
+        "popularity",
+    ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("bad.tsv:2: field `rating`"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("bad.tsv:2: field `rating`"),
+        "{}",
+        stderr(&o)
+    );
 
-    let cfg = write(&d, "c.toml", "[dataset]\nkind = \"movielens_100k\"\n[recall]\nmodel = \"popularity\"\ntypo = 1\n");
+    let cfg = write(
+        &d,
+        "c.toml",
+        "[dataset]\nkind = \"movielens_100k\"\n[recall]\nmodel = \"popularity\"\ntypo = 1\n",
+    );
     let o = recsys(&["run", cfg.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("c.toml") && stderr(&o).contains("typo"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("c.toml") && stderr(&o).contains("typo"),
+        "{}",
+        stderr(&o)
+    );
 }

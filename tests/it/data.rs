@@ -32,7 +32,11 @@ fn movielens_1m_side_files_decode_latin1() {
     assert_eq!(users.text("occupation", "1"), Some("K-12 student"));
     let movies = movielens_1m_movies().unwrap();
     assert_eq!(movies.len(), 3883);
-    let titles = movies.ids().raw_ids().iter().filter_map(|id| movies.text("title", id));
+    let titles = movies
+        .ids()
+        .raw_ids()
+        .iter()
+        .filter_map(|id| movies.text("title", id));
     assert!(titles.clone().any(|t| t.contains("Misérables")));
     assert_eq!(movies.value_counts("genres")[0].0, "Drama");
 }
@@ -54,7 +58,11 @@ fn corrupted_file_fails_its_checksum() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    let cfg = crate::write(&d, "c.toml", "[dataset]\nkind = \"movielens_100k\"\n[recall]\nmodel = \"popularity\"\n");
+    let cfg = crate::write(
+        &d,
+        "c.toml",
+        "[dataset]\nkind = \"movielens_100k\"\n[recall]\nmodel = \"popularity\"\n",
+    );
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_recsys"))
         .env("RECSYS_DATA_DIR", &d)
         .env("RECSYS_CACHE_DIR", d.join("cache"))

@@ -41,32 +41,49 @@ fn peer_metrics(file: &str, model: &str) -> Vec<(String, f64)> {
 fn assert_matches(report: &Report, expected: &[(String, f64)]) {
     assert!(expected.len() >= 6);
     for (name, value) in expected {
-        let ours = report.get(name).unwrap_or_else(|| panic!("report lacks {name}"));
-        assert!((ours - value).abs() < 5e-4, "{name}: ours {ours:.5}, peers {value:.5}");
+        let ours = report
+            .get(name)
+            .unwrap_or_else(|| panic!("report lacks {name}"));
+        assert!(
+            (ours - value).abs() < 5e-4,
+            "{name}: ours {ours:.5}, peers {value:.5}"
+        );
     }
 }
 
 #[test]
 fn popularity_protocol_b_builder() {
     let Some(s) = peer_splits() else { return };
-    let r = Pipeline::predefined(s.join("full_ranking/train.tsv"), s.join("full_ranking/test.tsv"))
-        .recall(Popularity::default())
-        .evaluate()
-        .unwrap();
+    let r = Pipeline::predefined(
+        s.join("full_ranking/train.tsv"),
+        s.join("full_ranking/test.tsv"),
+    )
+    .recall(Popularity::default())
+    .evaluate()
+    .unwrap();
     assert_eq!(r.users.len(), 943);
-    assert_matches(&r, &peer_metrics("protocol_B_full_ranking_threads1.json", "popularity"));
+    assert_matches(
+        &r,
+        &peer_metrics("protocol_B_full_ranking_threads1.json", "popularity"),
+    );
 }
 
 #[test]
 fn popularity_protocol_a_builder() {
     let Some(s) = peer_splits() else { return };
-    let r = Pipeline::predefined_sampled(s.join("loo_sampled/train.tsv"), s.join("loo_sampled/test_candidates.tsv"))
-        .recall(Popularity::default())
-        .ks(&[5, 10, 20])
-        .evaluate()
-        .unwrap();
+    let r = Pipeline::predefined_sampled(
+        s.join("loo_sampled/train.tsv"),
+        s.join("loo_sampled/test_candidates.tsv"),
+    )
+    .recall(Popularity::default())
+    .ks(&[5, 10, 20])
+    .evaluate()
+    .unwrap();
     assert_eq!(r.users.len(), 942);
-    assert_matches(&r, &peer_metrics("protocol_A_loo_sampled_threads1.json", "popularity"));
+    assert_matches(
+        &r,
+        &peer_metrics("protocol_A_loo_sampled_threads1.json", "popularity"),
+    );
 }
 
 fn cli(args: &[&str]) -> Report {
@@ -78,7 +95,11 @@ fn cli(args: &[&str]) -> Report {
         .arg(&json)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     Report::load_json(&json).unwrap()
 }
 
@@ -86,13 +107,36 @@ fn cli(args: &[&str]) -> Report {
 fn popularity_both_protocols_cli() {
     let Some(s) = peer_splits() else { return };
     let p = |f: &str| s.join(f).to_string_lossy().into_owned();
-    let b = cli(&["evaluate", "--train", &p("full_ranking/train.tsv"), "--test", &p("full_ranking/test.tsv"), "--model", "popularity", "--k", "10"]);
-    assert_matches(&b, &peer_metrics("protocol_B_full_ranking_threads1.json", "popularity"));
-    let a = cli(&[
-        "evaluate", "--train", &p("loo_sampled/train.tsv"), "--candidates", &p("loo_sampled/test_candidates.tsv"),
-        "--model", "popularity", "--k", "5,10,20",
+    let b = cli(&[
+        "evaluate",
+        "--train",
+        &p("full_ranking/train.tsv"),
+        "--test",
+        &p("full_ranking/test.tsv"),
+        "--model",
+        "popularity",
+        "--k",
+        "10",
     ]);
-    assert_matches(&a, &peer_metrics("protocol_A_loo_sampled_threads1.json", "popularity"));
+    assert_matches(
+        &b,
+        &peer_metrics("protocol_B_full_ranking_threads1.json", "popularity"),
+    );
+    let a = cli(&[
+        "evaluate",
+        "--train",
+        &p("loo_sampled/train.tsv"),
+        "--candidates",
+        &p("loo_sampled/test_candidates.tsv"),
+        "--model",
+        "popularity",
+        "--k",
+        "5,10,20",
+    ]);
+    assert_matches(
+        &a,
+        &peer_metrics("protocol_A_loo_sampled_threads1.json", "popularity"),
+    );
     assert_eq!(a.model, "popularity");
     assert!(a.fit_seconds >= 0.0 && a.recommend_seconds > 0.0);
 }

@@ -29,7 +29,10 @@ fn multi_stage_reports_every_stage() {
         .evaluate()
         .unwrap();
     assert_eq!(r.stages.len(), 3);
-    assert_eq!(r.stages.iter().map(|s| s.output_size).collect::<Vec<_>>(), vec![20, 15, 10]);
+    assert_eq!(
+        r.stages.iter().map(|s| s.output_size).collect::<Vec<_>>(),
+        vec![20, 15, 10]
+    );
     let pool = r.stages[0].metrics[0].mean;
     let final_recall = r.get("Recall@10").unwrap();
     assert!(pool >= final_recall, "{pool} < {final_recall}");
@@ -50,19 +53,35 @@ fn same_seed_same_numbers() {
     let (a, b) = (run(), run());
     assert_eq!(a.metrics, b.metrics);
     assert_eq!(a.per_user, b.per_user);
-    let c = Pipeline::from_interactions(synthetic()).sampled(20).seed(7).recall(Random::default()).evaluate().unwrap();
+    let c = Pipeline::from_interactions(synthetic())
+        .sampled(20)
+        .seed(7)
+        .recall(Random::default())
+        .evaluate()
+        .unwrap();
     assert_ne!(a.per_user, c.per_user);
 }
 
 #[test]
 fn sampled_protocol_and_validation() {
-    let r = Pipeline::from_interactions(synthetic()).sampled(30).recall(Popularity::default()).ks(&[5, 10]).evaluate().unwrap();
+    let r = Pipeline::from_interactions(synthetic())
+        .sampled(30)
+        .recall(Popularity::default())
+        .ks(&[5, 10])
+        .evaluate()
+        .unwrap();
     assert_eq!(r.users.len(), 60);
-    for m in ["HR@5", "HR@10", "NDCG@5", "NDCG@10", "MRR", "UserAUC", "AUC"] {
+    for m in [
+        "HR@5", "HR@10", "NDCG@5", "NDCG@10", "MRR", "UserAUC", "AUC",
+    ] {
         assert!(r.get(m).is_some(), "{m}");
     }
     assert!(r.get("HR@10").unwrap() >= r.get("HR@5").unwrap());
-    let v = Pipeline::from_interactions(synthetic()).on_validation().recall(Popularity::default()).evaluate().unwrap();
+    let v = Pipeline::from_interactions(synthetic())
+        .on_validation()
+        .recall(Popularity::default())
+        .evaluate()
+        .unwrap();
     assert!(v.protocol.contains("validation"));
     let cmp = r.compare(&r);
     assert!(cmp.rows.iter().all(|(_, _, _, p)| p.diff == 0.0));
@@ -70,10 +89,18 @@ fn sampled_protocol_and_validation() {
 
 #[test]
 fn errors_instead_of_panics() {
-    let e = Pipeline::from_interactions(synthetic()).evaluate().err().unwrap().to_string();
+    let e = Pipeline::from_interactions(synthetic())
+        .evaluate()
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("no model"), "{e}");
     let e = Pipeline::from_interactions(synthetic())
-        .split(Split::UserRatio { test: 2.0, val: 0.0, by: Order::Time })
+        .split(Split::UserRatio {
+            test: 2.0,
+            val: 0.0,
+            by: Order::Time,
+        })
         .recall(Popularity::default())
         .evaluate()
         .err()
@@ -114,14 +141,23 @@ fn personalised_toy_model_beats_popularity() {
             vec![]
         }
         fn set_param(&mut self, key: &str, _: &str) -> Result<()> {
-            Err(Error::InvalidParam { name: key.into(), message: "none".into() })
+            Err(Error::InvalidParam {
+                name: key.into(),
+                message: "none".into(),
+            })
         }
         fn fit_scorer(&self, train: &Interactions) -> Result<Box<dyn Scorer>> {
             Ok(Box::new(OracleModel(train.clone())))
         }
     }
-    let pop = Pipeline::from_interactions(synthetic()).recall(Popularity::default()).evaluate().unwrap();
-    let oracle = Pipeline::from_interactions(synthetic()).recall(Oracle).evaluate().unwrap();
+    let pop = Pipeline::from_interactions(synthetic())
+        .recall(Popularity::default())
+        .evaluate()
+        .unwrap();
+    let oracle = Pipeline::from_interactions(synthetic())
+        .recall(Oracle)
+        .evaluate()
+        .unwrap();
     assert!(oracle.get("NDCG@10").unwrap() > pop.get("NDCG@10").unwrap());
     let c = pop.compare(&oracle);
     let ndcg = c.rows.iter().find(|r| r.0 == "NDCG@10").unwrap();

@@ -10,7 +10,7 @@ use crate::eval::Protocol;
 use crate::models::model_from_name;
 use crate::pipeline::{DataSource, Pipeline};
 use crate::split::Split;
-use crate::stages::{KeepOrder, Rerank};
+use crate::stages::rerank_from_name;
 use crate::{Error, Result};
 
 /// A whole experiment. Example (`configs/ml100k_popularity.toml`):
@@ -48,13 +48,9 @@ pub struct RunConfig {
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum DatasetConfig {
     #[serde(rename = "movielens_100k")]
-    Movielens100k {
-        implicit_threshold: Option<f32>,
-    },
+    Movielens100k { implicit_threshold: Option<f32> },
     #[serde(rename = "movielens_1m")]
-    Movielens1m {
-        implicit_threshold: Option<f32>,
-    },
+    Movielens1m { implicit_threshold: Option<f32> },
     File {
         path: PathBuf,
         #[serde(default)]
@@ -120,20 +116,12 @@ fn params_of(stage: &StageConfig) -> Vec<(String, String)> {
         .collect()
 }
 
-fn rerank_from(stage: &StageConfig) -> Result<Box<dyn Rerank>> {
-    match stage.model.as_str() {
-        "keep_order" => {
-            if let Some(k) = stage.params.keys().next() {
-                return Err(Error::param(k, "keep_order has no parameters"));
-            }
-            Ok(Box::new(KeepOrder))
-        }
-        other => Err(Error::Config(format!("unknown re-ranker {other:?}; known: keep_order"))),
-    }
-}
-
 fn relative(base: &Path, p: &Path) -> PathBuf {
-    if p.is_absolute() { p.to_path_buf() } else { base.join(p) }
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
 }
 
 impl RunConfig {
@@ -148,7 +136,11 @@ impl RunConfig {
         let base = path.parent().unwrap_or(Path::new("."));
         match &mut cfg.dataset {
             DatasetConfig::File { path, .. } => *path = relative(base, path),
-            DatasetConfig::Predefined { train, test, candidates } => {
+            DatasetConfig::Predefined {
+                train,
+                test,
+                candidates,
+            } => {
                 *train = relative(base, train);
                 if let Some(t) = test {
                     *t = relative(base, t);
@@ -175,21 +167,36 @@ impl RunConfig {
     /// The pipeline this config describes (no work done yet).
     pub fn pipeline(&self) -> Result<Pipeline> {
         let (mut p, threshold) = match &self.dataset {
-            DatasetConfig::Movielens100k { implicit_threshold } => (Pipeline::movielens_100k(), *implicit_threshold),
-            DatasetConfig::Movielens1m { implicit_threshold } => (Pipeline::movielens_1m(), *implicit_threshold),
-            DatasetConfig::File { path, separator, header, implicit_threshold } => {
+            DatasetConfig::Movielens100k { implicit_threshold } => {
+                (Pipeline::movielens_100k(), *implicit_threshold)
+            }
+            DatasetConfig::Movielens1m { implicit_threshold } => {
+                (Pipeline::movielens_1m(), *implicit_threshold)
+            }
+            DatasetConfig::File {
+                path,
+                separator,
+                header,
+                implicit_threshold,
+            } => {
                 let mut f = InteractionsFile::new(path).separator(separator.clone());
                 if let Some(h) = header {
                     f = f.header(*h);
                 }
                 (Pipeline::new(DataSource::File(f)), *implicit_threshold)
             }
-            DatasetConfig::Predefined { train, test, candidates } => {
+            DatasetConfig::Predefined {
+                train,
+                test,
+                candidates,
+            } => {
                 let p = match (test, candidates) {
                     (_, Some(c)) => Pipeline::predefined_sampled(train, c),
                     (Some(t), None) => Pipeline::predefined(train, t),
                     (None, None) => {
-                        return Err(Error::Config("predefined dataset needs `test` or `candidates`".into()))
+                        return Err(Error::Config(
+                            "predefined dataset needs `test` or `candidates`".into(),
+                        ));
                     }
                 };
                 (p, None)
@@ -204,7 +211,10 @@ impl RunConfig {
         if let Some(seed) = self.seed {
             p = p.seed(seed);
         }
-        p = p.recall_boxed(model_from_name(&self.recall.model, &params_of(&self.recall))?);
+        p = p.recall_boxed(model_from_name(
+            &self.recall.model,
+            &params_of(&self.recall),
+        )?);
         if let Some(n) = self.recall.pool {
             p = p.recall_pool(n);
         }
@@ -215,7 +225,7 @@ impl RunConfig {
             }
         }
         if let Some(r) = &self.rerank {
-            p = p.rerank_boxed(rerank_from(r)?);
+            p = p.rerank_boxed(rerank_from_name(&r.model, &params_of(r))?);
         }
         if self.metrics.ks.is_empty() || self.metrics.ks.contains(&0) {
             return Err(Error::Config("metrics.ks needs positive cut-offs".into()));

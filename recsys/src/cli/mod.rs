@@ -12,10 +12,15 @@ pub use config::RunConfig;
 
 use crate::models::model_from_name;
 use crate::report::{Leaderboard, Report};
+use crate::stages::rerank_from_name;
 use crate::{Error, Pipeline, Result};
 
 #[derive(Parser, Debug)]
-#[command(name = "recsys", version, about = "Recommender-systems workbench: batch runs and evaluations")]
+#[command(
+    name = "recsys",
+    version,
+    about = "Recommender-systems workbench: batch runs and evaluations"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -42,12 +47,21 @@ enum Command {
         /// Candidates `user item label` (sampled protocol instead of full ranking).
         #[arg(long)]
         candidates: Option<PathBuf>,
-        /// Model name (popularity, random).
+        /// Model name (popularity, random, itemcf, usercf).
         #[arg(long)]
         model: String,
         /// Hyper-parameter `key=value`, repeatable.
         #[arg(long = "param", value_name = "KEY=VALUE")]
         params: Vec<String>,
+        /// Candidates per user passed from the model to the re-ranker.
+        #[arg(long)]
+        pool: Option<usize>,
+        /// A re-ranker applied to the model's list (mmr).
+        #[arg(long)]
+        rerank: Option<String>,
+        /// Re-ranker parameter `key=value`, repeatable (e.g. lambda=0.7).
+        #[arg(long = "rerank-param", value_name = "KEY=VALUE")]
+        rerank_params: Vec<String>,
         /// Cut-offs, comma separated (e.g. 10 or 5,10,20).
         #[arg(long, default_value = "10", value_delimiter = ',')]
         k: Vec<usize>,
@@ -89,7 +103,18 @@ fn run(cli: Cli) -> Result<()> {
             let report = cfg.pipeline()?.evaluate()?;
             finish(&report, out.as_ref())
         }
-        Command::Evaluate { train, test, candidates, model, params, k, json } => {
+        Command::Evaluate {
+            train,
+            test,
+            candidates,
+            model,
+            params,
+            pool,
+            rerank,
+            rerank_params,
+            k,
+            json,
+        } => {
             if k.is_empty() || k.contains(&0) {
                 return Err(Error::Config("--k needs positive cut-offs".into()));
             }
@@ -99,7 +124,15 @@ fn run(cli: Cli) -> Result<()> {
                 (Some(t), None) => Pipeline::predefined(&train, t),
                 (None, None) => unreachable!("clap requires --test or --candidates"),
             };
-            let report = pipeline.recall_boxed(m).ks(&k).evaluate()?;
+            let mut pipeline = pipeline.recall_boxed(m).ks(&k);
+            if let Some(n) = pool {
+                pipeline = pipeline.recall_pool(n);
+            }
+            if let Some(r) = rerank {
+                pipeline =
+                    pipeline.rerank_boxed(rerank_from_name(&r, &parse_params(&rerank_params)?)?);
+            }
+            let report = pipeline.evaluate()?;
             finish(&report, json.as_ref())
         }
         Command::Compare { runs } => {
@@ -110,9 +143,15 @@ fn run(cli: Cli) -> Result<()> {
                 .collect();
             files.sort();
             if files.is_empty() {
-                return Err(Error::Config(format!("no *.json reports in {}", runs.display())));
+                return Err(Error::Config(format!(
+                    "no *.json reports in {}",
+                    runs.display()
+                )));
             }
-            let reports = files.iter().map(Report::load_json).collect::<Result<Vec<_>>>()?;
+            let reports = files
+                .iter()
+                .map(Report::load_json)
+                .collect::<Result<Vec<_>>>()?;
             println!("{}", Leaderboard::new(reports, &[]));
             Ok(())
         }

@@ -75,17 +75,27 @@ pub struct Record<'a> {
 impl<'a> Record<'a> {
     /// The field at `idx`, or an error naming `name` when the line is short.
     pub fn field(&self, idx: usize, name: &str) -> Result<&'a str> {
-        self.fields.get(idx).copied().ok_or_else(|| self.error(
-            name,
-            format!("missing (line has {} fields, expected at least {})", self.fields.len(), idx + 1),
-        ))
+        self.fields.get(idx).copied().ok_or_else(|| {
+            self.error(
+                name,
+                format!(
+                    "missing (line has {} fields, expected at least {})",
+                    self.fields.len(),
+                    idx + 1
+                ),
+            )
+        })
     }
 
     /// Parses field `idx` as `T`, naming `name` in the error.
     pub fn parse<T: std::str::FromStr>(&self, idx: usize, name: &str) -> Result<T> {
         let raw = self.field(idx, name)?.trim();
-        raw.parse::<T>()
-            .map_err(|_| self.error(name, format!("cannot parse {raw:?} as {}", short_type::<T>())))
+        raw.parse::<T>().map_err(|_| {
+            self.error(
+                name,
+                format!("cannot parse {raw:?} as {}", short_type::<T>()),
+            )
+        })
     }
 
     /// An [`Error::Parse`] at this record.
@@ -140,7 +150,10 @@ impl Table {
                 }
             },
         };
-        let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty());
         let Some((first_idx, first)) = lines.next() else {
             return Err(Error::BadFile {
                 path: path.to_path_buf(),
@@ -163,8 +176,16 @@ impl Table {
             Some(h) => h,
             None => {
                 const NAMES: [&str; 10] = [
-                    "user", "item", "userid", "itemid", "user_id", "item_id", "movieid", "movie_id",
-                    "sessionid", "rating",
+                    "user",
+                    "item",
+                    "userid",
+                    "itemid",
+                    "user_id",
+                    "item_id",
+                    "movieid",
+                    "movie_id",
+                    "sessionid",
+                    "rating",
                 ];
                 let f0 = first_fields[0].trim().to_ascii_lowercase();
                 NAMES.contains(&f0.as_str())

@@ -32,7 +32,11 @@ pub(crate) struct Source {
 pub fn cache_dir() -> PathBuf {
     std::env::var_os("RECSYS_CACHE_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("data"))
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join("data")
+        })
 }
 
 /// Path of `file` of `source`, verified; downloads the archive into the cache

@@ -3,9 +3,9 @@
 use polars::prelude::{Column, DataFrame};
 
 use super::{FeatureColumn, Features, Interactions};
-use crate::display::{evcxr_emit, html_table, text_table};
-use crate::plot::{bar_chart, line_chart, Chart, Scale};
 use crate::Result;
+use crate::display::{evcxr_emit, html_table, text_table};
+use crate::plot::{Chart, Scale, bar_chart, line_chart};
 
 /// Headline statistics of an interaction log. Build with
 /// [`Interactions::summary`].
@@ -68,25 +68,50 @@ pub fn date_string(secs: i64) -> String {
 impl Summary {
     fn rows(&self) -> Vec<Vec<String>> {
         let q = |a: &[f64; 6]| {
-            a.iter().map(|x| format!("{x:.0}")).collect::<Vec<_>>().join(" / ")
+            a.iter()
+                .map(|x| format!("{x:.0}"))
+                .collect::<Vec<_>>()
+                .join(" / ")
         };
         let mut rows = vec![
             vec!["users".into(), self.users.to_string()],
-            vec!["items (interacted / catalogue)".into(), format!("{} / {}", self.items, self.catalog_items)],
+            vec![
+                "items (interacted / catalogue)".into(),
+                format!("{} / {}", self.items, self.catalog_items),
+            ],
             vec!["interactions".into(), self.interactions.to_string()],
             vec!["density".into(), format!("{:.4}%", self.density * 100.0)],
-            vec!["long-tail share (80% least popular items)".into(), format!("{:.1}%", self.long_tail_share * 100.0)],
-            vec!["per user: min / p25 / median / p75 / p90 / max".into(), q(&self.per_user)],
-            vec!["per item: min / p25 / median / p75 / p90 / max".into(), q(&self.per_item)],
+            vec![
+                "long-tail share (80% least popular items)".into(),
+                format!("{:.1}%", self.long_tail_share * 100.0),
+            ],
+            vec![
+                "per user: min / p25 / median / p75 / p90 / max".into(),
+                q(&self.per_user),
+            ],
+            vec![
+                "per item: min / p25 / median / p75 / p90 / max".into(),
+                q(&self.per_item),
+            ],
         ];
         if !self.ratings.is_empty() {
-            let h = self.ratings.iter().map(|(r, c)| format!("{r}: {c}")).collect::<Vec<_>>().join(", ");
+            let h = self
+                .ratings
+                .iter()
+                .map(|(r, c)| format!("{r}: {c}"))
+                .collect::<Vec<_>>()
+                .join(", ");
             rows.push(vec!["ratings".into(), h]);
         }
         if let Some((a, b)) = self.time_span {
             rows.push(vec![
                 "time span".into(),
-                format!("{} .. {} ({} days)", date_string(a), date_string(b), (b - a) / 86_400),
+                format!(
+                    "{} .. {} ({} days)",
+                    date_string(a),
+                    date_string(b),
+                    (b - a) / 86_400
+                ),
             ]);
         }
         rows
@@ -94,7 +119,11 @@ impl Summary {
 
     /// The summary as an HTML table (pure).
     pub fn to_html(&self) -> String {
-        html_table(Some("Dataset summary"), &["statistic".into(), "value".into()], &self.rows())
+        html_table(
+            Some("Dataset summary"),
+            &["statistic".into(), "value".into()],
+            &self.rows(),
+        )
     }
 
     /// Jupyter display.
@@ -105,18 +134,35 @@ impl Summary {
 
 impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&text_table(&["statistic".into(), "value".into()], &self.rows()))
+        f.write_str(&text_table(
+            &["statistic".into(), "value".into()],
+            &self.rows(),
+        ))
     }
 }
 
 impl Interactions {
     /// Headline statistics; see [`Summary`].
     pub fn summary(&self) -> Summary {
-        let uc: Vec<f64> = self.user_counts().into_iter().filter(|&c| c > 0).map(f64::from).collect();
-        let mut ic: Vec<f64> = self.item_counts().into_iter().filter(|&c| c > 0).map(f64::from).collect();
+        let uc: Vec<f64> = self
+            .user_counts()
+            .into_iter()
+            .filter(|&c| c > 0)
+            .map(f64::from)
+            .collect();
+        let mut ic: Vec<f64> = self
+            .item_counts()
+            .into_iter()
+            .filter(|&c| c > 0)
+            .map(f64::from)
+            .collect();
         let (users, items) = (uc.len(), ic.len());
         let nnz = self.csr().nnz();
-        let density = if users * items == 0 { 0.0 } else { nnz as f64 / (users as f64 * items as f64) };
+        let density = if users * items == 0 {
+            0.0
+        } else {
+            nnz as f64 / (users as f64 * items as f64)
+        };
         let mut ratings = Vec::new();
         if let Some(r) = self.ratings() {
             let mut sorted: Vec<f32> = r.to_vec();
@@ -132,7 +178,9 @@ impl Interactions {
         let per_item = quantiles(&mut ic, &QS);
         let mut ucm = uc;
         let per_user = quantiles(&mut ucm, &QS);
-        let time_span = self.timestamps().and_then(|t| Some((*t.iter().min()?, *t.iter().max()?)));
+        let time_span = self
+            .timestamps()
+            .and_then(|t| Some((*t.iter().min()?, *t.iter().max()?)));
         Summary {
             users,
             items,
@@ -155,11 +203,17 @@ impl Interactions {
         let mut cols = vec![
             Column::new(
                 "user".into(),
-                self.user_indices().iter().map(|&u| users.raw(u)).collect::<Vec<&str>>(),
+                self.user_indices()
+                    .iter()
+                    .map(|&u| users.raw(u))
+                    .collect::<Vec<&str>>(),
             ),
             Column::new(
                 "item".into(),
-                self.item_indices().iter().map(|&i| items.raw(i)).collect::<Vec<&str>>(),
+                self.item_indices()
+                    .iter()
+                    .map(|&i| items.raw(i))
+                    .collect::<Vec<&str>>(),
             ),
             Column::new("user_idx".into(), self.user_indices().to_vec()),
             Column::new("item_idx".into(), self.item_indices().to_vec()),
@@ -195,7 +249,12 @@ impl Interactions {
 
     /// Item popularity by rank (the long tail), log–log.
     pub fn long_tail_chart(&self) -> Chart {
-        let mut c: Vec<f64> = self.item_counts().into_iter().filter(|&c| c > 0).map(f64::from).collect();
+        let mut c: Vec<f64> = self
+            .item_counts()
+            .into_iter()
+            .filter(|&c| c > 0)
+            .map(f64::from)
+            .collect();
         c.sort_by(|a, b| b.total_cmp(a));
         let x = (1..=c.len()).map(|r| r as f64).collect();
         line_chart(
@@ -229,11 +288,16 @@ impl Interactions {
         }
         let dates: Vec<String> = weeks.keys().map(|&w| date_string(w * 7 * 86_400)).collect();
         let mut plot = plotly::Plot::new();
-        plot.add_trace(plotly::Scatter::new(dates, weeks.values().copied().collect()).name("interactions"));
+        plot.add_trace(
+            plotly::Scatter::new(dates, weeks.values().copied().collect()).name("interactions"),
+        );
         plot.set_layout(
             plotly::Layout::new()
                 .title(plotly::common::Title::with_text("Activity over time"))
-                .y_axis(plotly::layout::Axis::new().title(plotly::common::Title::with_text("interactions per week"))),
+                .y_axis(
+                    plotly::layout::Axis::new()
+                        .title(plotly::common::Title::with_text("interactions per week")),
+                ),
         );
         Chart::new(plot)
     }
@@ -248,20 +312,66 @@ fn count_distribution_chart(title: &str, x: &str, y: &str, counts: Vec<u32>) -> 
         title,
         x,
         y,
-        vec![(y.to_string(), hist.keys().map(|&k| f64::from(k)).collect(), hist.values().copied().collect())],
+        vec![(
+            y.to_string(),
+            hist.keys().map(|&k| f64::from(k)).collect(),
+            hist.values().copied().collect(),
+        )],
         (Scale::Log, Scale::Log),
         true,
     )
 }
 
+impl Interactions {
+    /// Jupyter display: the [`Summary`] table.
+    pub fn evcxr_display(&self) {
+        self.summary().evcxr_display();
+    }
+}
+
 impl Features {
+    /// The first `n` rows as an HTML table (pure).
+    pub fn to_html(&self, n: usize) -> String {
+        let mut head = vec!["id".to_string()];
+        head.extend(self.names().into_iter().map(String::from));
+        let rows: Vec<Vec<String>> = (0..self.len().min(n))
+            .map(|r| {
+                let mut row = vec![self.ids().raw(r as u32).to_string()];
+                for (_, c) in self.columns() {
+                    row.push(match c {
+                        FeatureColumn::Categorical(v) | FeatureColumn::Text(v) => v[r].clone(),
+                        FeatureColumn::Numeric(v) => v[r].to_string(),
+                        FeatureColumn::MultiLabel(v) => v[r].join("|"),
+                    });
+                }
+                row
+            })
+            .collect();
+        html_table(
+            Some(&format!(
+                "{} rows × {} features",
+                self.len(),
+                self.columns().len()
+            )),
+            &head,
+            &rows,
+        )
+    }
+
+    /// Jupyter display: the first 10 rows.
+    pub fn evcxr_display(&self) {
+        evcxr_emit("text/html", &self.to_html(10));
+    }
+
     /// The table as a polars DataFrame: `id` then one column per feature
     /// (labels joined with `|`).
     pub fn to_polars(&self) -> Result<DataFrame> {
         let mut cols = vec![Column::new("id".into(), self.ids().raw_ids().to_vec())];
         for (name, col) in self.columns() {
             let c = match col {
-                FeatureColumn::Categorical(v) | FeatureColumn::Text(v) => Column::new(name.into(), v.clone()),
+                FeatureColumn::Categorical(v) | FeatureColumn::Text(v) => {
+                    Column::new(name.into(), v.clone())
+                }
                 FeatureColumn::Numeric(v) => Column::new(name.into(), v.clone()),
                 FeatureColumn::MultiLabel(v) => Column::new(
                     name.into(),
@@ -290,7 +400,8 @@ impl Features {
             }
             _ => {}
         }
-        let mut out: Vec<(String, usize)> = m.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        let mut out: Vec<(String, usize)> =
+            m.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
         out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         out
     }
@@ -311,21 +422,41 @@ impl Features {
     /// Histogram of a numeric column with `bins` equal-width bins.
     pub fn histogram_chart(&self, column: &str, bins: usize) -> Chart {
         let vals: Vec<f32> = match self.column(column) {
-            Some(FeatureColumn::Numeric(v)) => v.iter().copied().filter(|x| x.is_finite()).collect(),
+            Some(FeatureColumn::Numeric(v)) => {
+                v.iter().copied().filter(|x| x.is_finite()).collect()
+            }
             _ => vec![],
         };
-        let (lo, hi) = vals.iter().fold((f32::MAX, f32::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+        let (lo, hi) = vals
+            .iter()
+            .fold((f32::MAX, f32::MIN), |(a, b), &x| (a.min(x), b.max(x)));
         let bins = bins.max(1);
-        let width = if hi > lo { (hi - lo) / bins as f32 } else { 1.0 };
+        let width = if hi > lo {
+            (hi - lo) / bins as f32
+        } else {
+            1.0
+        };
         let mut counts = vec![0.0; bins];
         for x in &vals {
             let b = (((x - lo) / width) as usize).min(bins - 1);
             counts[b] += 1.0;
         }
         let labels = (0..bins)
-            .map(|b| format!("{:.0}–{:.0}", lo + b as f32 * width, lo + (b + 1) as f32 * width))
+            .map(|b| {
+                format!(
+                    "{:.0}–{:.0}",
+                    lo + b as f32 * width,
+                    lo + (b + 1) as f32 * width
+                )
+            })
             .collect();
-        bar_chart(&format!("{column}: histogram"), column, "rows", labels, counts)
+        bar_chart(
+            &format!("{column}: histogram"),
+            column,
+            "rows",
+            labels,
+            counts,
+        )
     }
 }
 

@@ -36,6 +36,17 @@ pub struct Features {
     columns: Vec<(String, FeatureColumn)>,
 }
 
+impl std::fmt::Display for Features {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Features: {} rows; columns {:?}",
+            self.len(),
+            self.names()
+        )
+    }
+}
+
 /// Features of users.
 pub type UserFeatures = Features;
 /// Features of items.
@@ -52,7 +63,11 @@ impl Features {
 
     /// Adds a column; its length must equal the number of ids.
     pub fn with_column(mut self, name: &str, column: FeatureColumn) -> Self {
-        assert_eq!(column.len(), self.ids.len(), "feature column {name} has the wrong length");
+        assert_eq!(
+            column.len(),
+            self.ids.len(),
+            "feature column {name} has the wrong length"
+        );
         self.columns.push((name.to_string(), column));
         self
     }

@@ -290,7 +290,8 @@ impl Interactions {
             ic[self.inner.item[r] as usize] += 1;
         }
         self.filter_rows(|r| {
-            uc[self.inner.user[r] as usize] >= min_user && ic[self.inner.item[r] as usize] >= min_item
+            uc[self.inner.user[r] as usize] >= min_user
+                && ic[self.inner.item[r] as usize] >= min_item
         })
     }
 
@@ -341,11 +342,18 @@ mod tests {
     use super::*;
 
     pub(crate) fn tiny() -> Interactions {
-        let rows: Vec<(String, String)> = [("1", "a"), ("1", "b"), ("2", "a"), ("3", "c"), ("1", "a")]
-            .iter()
-            .map(|(u, i)| (u.to_string(), i.to_string()))
-            .collect();
-        Interactions::from_raw_rows(&rows, Some(vec![5.0, 3.0, 4.0, 1.0, 2.0]), None, &["z".into()]).unwrap()
+        let rows: Vec<(String, String)> =
+            [("1", "a"), ("1", "b"), ("2", "a"), ("3", "c"), ("1", "a")]
+                .iter()
+                .map(|(u, i)| (u.to_string(), i.to_string()))
+                .collect();
+        Interactions::from_raw_rows(
+            &rows,
+            Some(vec![5.0, 3.0, 4.0, 1.0, 2.0]),
+            None,
+            &["z".into()],
+        )
+        .unwrap()
     }
 
     #[test]

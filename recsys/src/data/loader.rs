@@ -29,7 +29,14 @@ pub struct InteractionsFile {
     extra_items: Vec<String>,
 }
 
-const USER: &[&str] = &["user", "user_id", "userid", "sessionid", "session_id", "uid"];
+const USER: &[&str] = &[
+    "user",
+    "user_id",
+    "userid",
+    "sessionid",
+    "session_id",
+    "uid",
+];
 const ITEM: &[&str] = &["item", "item_id", "itemid", "movie_id", "movieid", "iid"];
 const RATING: &[&str] = &["rating", "score", "value", "weight"];
 const TIME: &[&str] = &["timestamp", "time", "ts", "datetime"];
@@ -81,7 +88,12 @@ impl InteractionsFile {
 
     /// Reads and parses the file.
     pub fn load(&self) -> Result<Interactions> {
-        let table = Table::read(&self.path, self.separator.clone(), self.header, self.encoding)?;
+        let table = Table::read(
+            &self.path,
+            self.separator.clone(),
+            self.header,
+            self.encoding,
+        )?;
         let (u, i, r, t) = match &table.header {
             Some(h) => {
                 let need = |names: &[&str], what: &str| {
@@ -153,7 +165,13 @@ fn nonempty<'a>(rec: &Record<'a>, idx: usize, name: &str) -> Result<&'a str> {
 pub(crate) fn parse_timestamp(rec: &Record<'_>, col: usize) -> Result<i64> {
     let raw = rec.field(col, "timestamp")?.trim();
     raw.parse::<i64>()
-        .or_else(|_| raw.parse::<f64>().ok().filter(|x| x.is_finite()).map(|x| x.floor() as i64).ok_or(()))
+        .or_else(|_| {
+            raw.parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .map(|x| x.floor() as i64)
+                .ok_or(())
+        })
         .map_err(|_| rec.error("timestamp", format!("cannot parse {raw:?} as Unix seconds")))
 }
 
@@ -252,7 +270,12 @@ impl FeaturesFile {
 
     /// Reads and types the table.
     pub fn load(&self) -> Result<Features> {
-        let table = Table::read(&self.path, self.separator.clone(), self.header, self.encoding)?;
+        let table = Table::read(
+            &self.path,
+            self.separator.clone(),
+            self.header,
+            self.encoding,
+        )?;
         let width = table.records().next().map_or(0, |r| r.fields.len());
         let names: Vec<String> = match &table.header {
             Some(h) => h.clone(),
@@ -260,10 +283,13 @@ impl FeaturesFile {
         };
         let id_col = match &self.id_column {
             None => 0,
-            Some(n) => names.iter().position(|h| h == n).ok_or_else(|| Error::BadFile {
-                path: self.path.clone(),
-                message: format!("no id column {n:?} in {names:?}"),
-            })?,
+            Some(n) => names
+                .iter()
+                .position(|h| h == n)
+                .ok_or_else(|| Error::BadFile {
+                    path: self.path.clone(),
+                    message: format!("no id column {n:?} in {names:?}"),
+                })?,
         };
         let mut ids = Vec::new();
         let mut cols: Vec<Vec<String>> = vec![Vec::new(); names.len()];
@@ -272,7 +298,11 @@ impl FeaturesFile {
             if rec.fields.len() != names.len() {
                 return Err(rec.error(
                     "(line)",
-                    format!("{} fields, expected {} like the first line", rec.fields.len(), names.len()),
+                    format!(
+                        "{} fields, expected {} like the first line",
+                        rec.fields.len(),
+                        names.len()
+                    ),
                 ));
             }
             let id = nonempty(&rec, id_col, &names[id_col])?;
@@ -285,7 +315,10 @@ impl FeaturesFile {
             }
         }
         if ids.is_empty() {
-            return Err(Error::BadFile { path: self.path.clone(), message: "no data rows".into() });
+            return Err(Error::BadFile {
+                path: self.path.clone(),
+                message: "no data rows".into(),
+            });
         }
         let mut f = Features::new(super::IdMap::from_ordered(ids));
         for (c, values) in cols.into_iter().enumerate() {
@@ -297,13 +330,27 @@ impl FeaturesFile {
                 FeatureColumn::MultiLabel(
                     values
                         .iter()
-                        .map(|v| v.split(*sep).map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect())
+                        .map(|v| {
+                            v.split(*sep)
+                                .map(str::trim)
+                                .filter(|s| !s.is_empty())
+                                .map(String::from)
+                                .collect()
+                        })
                         .collect(),
                 )
             } else if self.text.contains(name) {
                 FeatureColumn::Text(values)
-            } else if values.iter().all(|v| v.is_empty() || v.parse::<f32>().is_ok()) {
-                FeatureColumn::Numeric(values.iter().map(|v| v.parse().unwrap_or(f32::NAN)).collect())
+            } else if values
+                .iter()
+                .all(|v| v.is_empty() || v.parse::<f32>().is_ok())
+            {
+                FeatureColumn::Numeric(
+                    values
+                        .iter()
+                        .map(|v| v.parse().unwrap_or(f32::NAN))
+                        .collect(),
+                )
             } else {
                 FeatureColumn::Categorical(values)
             };

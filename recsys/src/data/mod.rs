@@ -30,7 +30,25 @@ pub struct Dataset {
     pub items: Option<ItemFeatures>,
 }
 
+impl std::fmt::Display for Dataset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "{}: {}", self.name, self.interactions)?;
+        if let Some(u) = &self.users {
+            writeln!(f, "users: {u}")?;
+        }
+        if let Some(i) = &self.items {
+            write!(f, "items: {i}")?;
+        }
+        Ok(())
+    }
+}
+
 impl Dataset {
+    /// Jupyter display: the interaction summary.
+    pub fn evcxr_display(&self) {
+        self.interactions.evcxr_display();
+    }
+
     /// MovieLens 100K, see [`movielens::movielens_100k`].
     pub fn movielens_100k() -> crate::Result<Dataset> {
         movielens::movielens_100k()
@@ -54,6 +72,11 @@ impl Dataset {
             Some(i) => interactions.with_items(i),
             None => interactions,
         };
-        Ok(Dataset { name: "file".into(), interactions: file.load()?, users, items })
+        Ok(Dataset {
+            name: "file".into(),
+            interactions: file.load()?,
+            users,
+            items,
+        })
     }
 }

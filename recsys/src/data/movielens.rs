@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::delimited::{Encoding, Separator, Table};
-use super::download::{locate, Checksum, Source};
+use super::download::{Checksum, Source, locate};
 use super::{Dataset, FeatureColumn, Features, IdMap, InteractionsFile};
 use crate::Result;
 
@@ -32,17 +32,50 @@ const M1_MOVIES: Checksum =
 
 /// The 19 genre flags of `u.item`, in column order.
 pub const ML100K_GENRES: [&str; 19] = [
-    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
-    "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance",
-    "Sci-Fi", "Thriller", "War", "Western",
+    "unknown",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
 ];
 
 /// ML-1M occupation codes 0..=20.
 const ML1M_OCCUPATIONS: [&str; 21] = [
-    "other", "academic/educator", "artist", "clerical/admin", "college/grad student",
-    "customer service", "doctor/health care", "executive/managerial", "farmer", "homemaker",
-    "K-12 student", "lawyer", "programmer", "retired", "sales/marketing", "scientist",
-    "self-employed", "technician/engineer", "tradesman/craftsman", "unemployed", "writer",
+    "other",
+    "academic/educator",
+    "artist",
+    "clerical/admin",
+    "college/grad student",
+    "customer service",
+    "doctor/health care",
+    "executive/managerial",
+    "farmer",
+    "homemaker",
+    "K-12 student",
+    "lawyer",
+    "programmer",
+    "retired",
+    "sales/marketing",
+    "scientist",
+    "self-employed",
+    "technician/engineer",
+    "tradesman/craftsman",
+    "unemployed",
+    "writer",
 ];
 
 /// MovieLens 100K: 100,000 ratings (1–5) of 1,682 movies by 943 users, with
@@ -86,7 +119,11 @@ fn table(path: &Path, sep: Separator, enc: Encoding) -> Result<Table> {
 }
 
 fn ml100k_users() -> Result<Features> {
-    let t = table(&locate(&ML100K, "u.user", U_USER)?, Separator::Pipe, Encoding::Utf8)?;
+    let t = table(
+        &locate(&ML100K, "u.user", U_USER)?,
+        Separator::Pipe,
+        Encoding::Utf8,
+    )?;
     let (mut ids, mut age, mut gender, mut occ, mut zip) = (vec![], vec![], vec![], vec![], vec![]);
     for r in t.records() {
         ids.push(r.field(0, "user_id")?.to_string());
@@ -103,7 +140,11 @@ fn ml100k_users() -> Result<Features> {
 }
 
 fn ml100k_items() -> Result<Features> {
-    let t = table(&locate(&ML100K, "u.item", U_ITEM)?, Separator::Pipe, Encoding::Latin1)?;
+    let t = table(
+        &locate(&ML100K, "u.item", U_ITEM)?,
+        Separator::Pipe,
+        Encoding::Latin1,
+    )?;
     let (mut ids, mut title, mut date, mut genres) = (vec![], vec![], vec![], vec![]);
     for r in t.records() {
         ids.push(r.field(0, "movie_id")?.to_string());
@@ -127,7 +168,11 @@ fn ml100k_items() -> Result<Features> {
 /// lower bound of the group),
 /// occupation (named) and zip code.
 pub fn movielens_1m_users() -> Result<Features> {
-    let t = table(&locate(&ML1M, "users.dat", M1_USERS)?, Separator::DoubleColon, Encoding::Utf8)?;
+    let t = table(
+        &locate(&ML1M, "users.dat", M1_USERS)?,
+        Separator::DoubleColon,
+        Encoding::Utf8,
+    )?;
     let (mut ids, mut gender, mut age, mut occ, mut zip) = (vec![], vec![], vec![], vec![], vec![]);
     for r in t.records() {
         ids.push(r.field(0, "user_id")?.to_string());
@@ -150,12 +195,21 @@ pub fn movielens_1m_users() -> Result<Features> {
 
 /// ML-1M `movies.dat` (Latin-1): title and `|`-separated genres.
 pub fn movielens_1m_movies() -> Result<Features> {
-    let t = table(&locate(&ML1M, "movies.dat", M1_MOVIES)?, Separator::DoubleColon, Encoding::Latin1)?;
+    let t = table(
+        &locate(&ML1M, "movies.dat", M1_MOVIES)?,
+        Separator::DoubleColon,
+        Encoding::Latin1,
+    )?;
     let (mut ids, mut title, mut genres) = (vec![], vec![], vec![]);
     for r in t.records() {
         ids.push(r.field(0, "movie_id")?.to_string());
         title.push(r.field(1, "title")?.to_string());
-        genres.push(r.field(2, "genres")?.split('|').map(str::to_string).collect());
+        genres.push(
+            r.field(2, "genres")?
+                .split('|')
+                .map(str::to_string)
+                .collect(),
+        );
     }
     Ok(Features::new(IdMap::from_ordered(ids))
         .with_column("title", FeatureColumn::Text(title))

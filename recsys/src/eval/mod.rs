@@ -51,11 +51,23 @@ pub struct MetricSeries {
 
 impl MetricSeries {
     pub(crate) fn per_user(name: String, v: Vec<f64>) -> Self {
-        let value = if v.is_empty() { f64::NAN } else { v.iter().sum::<f64>() / v.len() as f64 };
-        MetricSeries { name, per_user: Some(v), value }
+        let value = if v.is_empty() {
+            f64::NAN
+        } else {
+            v.iter().sum::<f64>() / v.len() as f64
+        };
+        MetricSeries {
+            name,
+            per_user: Some(v),
+            value,
+        }
     }
     pub(crate) fn aggregate(name: String, value: f64) -> Self {
-        MetricSeries { name, per_user: None, value }
+        MetricSeries {
+            name,
+            per_user: None,
+            value,
+        }
     }
 }
 
@@ -85,32 +97,64 @@ pub fn full_ranking_metrics(
             .map(|(u, l)| ranking::top_k(l, relevant[*u as usize].as_deref().unwrap_or(&[]), k))
             .collect();
         let col = |f: fn(&ranking::TopK) -> f64| per.iter().map(f).collect::<Vec<f64>>();
-        out.push(MetricSeries::per_user(format!("Precision@{k}"), col(|m| m.precision)));
-        out.push(MetricSeries::per_user(format!("Recall@{k}"), col(|m| m.recall)));
+        out.push(MetricSeries::per_user(
+            format!("Precision@{k}"),
+            col(|m| m.precision),
+        ));
+        out.push(MetricSeries::per_user(
+            format!("Recall@{k}"),
+            col(|m| m.recall),
+        ));
         out.push(MetricSeries::per_user(format!("NDCG@{k}"), col(|m| m.ndcg)));
         out.push(MetricSeries::per_user(format!("MAP@{k}"), col(|m| m.map)));
         out.push(MetricSeries::per_user(format!("HR@{k}"), col(|m| m.hit)));
         out.push(MetricSeries::per_user(format!("MRR@{k}"), col(|m| m.mrr)));
     }
     let k = ks.iter().copied().max().unwrap_or(10);
-    let cut: Vec<Vec<u32>> = lists.iter().map(|(_, l)| l.iter().take(k).copied().collect()).collect();
-    out.push(MetricSeries::aggregate(format!("Coverage@{k}"), beyond::coverage(&cut, train.n_items())));
+    let cut: Vec<Vec<u32>> = lists
+        .iter()
+        .map(|(_, l)| l.iter().take(k).copied().collect())
+        .collect();
+    out.push(MetricSeries::aggregate(
+        format!("Coverage@{k}"),
+        beyond::coverage(&cut, train.n_items()),
+    ));
     let pop = train.item_counts();
-    let n_users = train.user_counts().iter().filter(|&&c| c > 0).count().max(1);
+    let n_users = train
+        .user_counts()
+        .iter()
+        .filter(|&&c| c > 0)
+        .count()
+        .max(1);
     out.push(MetricSeries::per_user(
         format!("Novelty@{k}"),
-        cut.iter().map(|l| beyond::novelty(l, &pop, n_users)).collect(),
+        cut.iter()
+            .map(|l| beyond::novelty(l, &pop, n_users))
+            .collect(),
+    ));
+    let tail = beyond::long_tail_mask(&pop);
+    out.push(MetricSeries::per_user(
+        format!("LongTail@{k}"),
+        cut.iter()
+            .map(|l| beyond::long_tail_share(l, &tail))
+            .collect(),
     ));
     out.push(MetricSeries::per_user(
         format!("ILD@{k}"),
-        cut.par_iter().map(|l| beyond::intra_list_diversity(l, train)).collect(),
+        cut.par_iter()
+            .map(|l| beyond::intra_list_diversity(l, train))
+            .collect(),
     ));
     out
 }
 
 /// Sampled metrics of `scorer` on `candidates`: HR/NDCG@k, MRR, user AUC per
 /// user, and global AUC (+ LogLoss for probabilistic scorers) over all rows.
-pub fn sampled_metrics(scorer: &dyn Scorer, candidates: &Candidates, ks: &[usize]) -> (Vec<u32>, Vec<MetricSeries>) {
+pub fn sampled_metrics(
+    scorer: &dyn Scorer,
+    candidates: &Candidates,
+    ks: &[usize],
+) -> (Vec<u32>, Vec<MetricSeries>) {
     let per: Vec<(u32, Vec<sampled::SampledRank>, Vec<f32>, Vec<bool>)> = candidates
         .iter()
         .collect::<Vec<_>>()
@@ -118,7 +162,12 @@ pub fn sampled_metrics(scorer: &dyn Scorer, candidates: &Candidates, ks: &[usize
         .map(|(u, items, labels)| {
             let mut s = vec![0.0; items.len()];
             scorer.score_items(*u, items, &mut s);
-            let neg: Vec<f32> = s.iter().zip(labels.iter()).filter(|(_, l)| !**l).map(|(x, _)| *x).collect();
+            let neg: Vec<f32> = s
+                .iter()
+                .zip(labels.iter())
+                .filter(|(_, l)| !**l)
+                .map(|(x, _)| *x)
+                .collect();
             let ranks = s
                 .iter()
                 .zip(labels.iter())
@@ -127,7 +176,9 @@ pub fn sampled_metrics(scorer: &dyn Scorer, candidates: &Candidates, ks: &[usize
                 .collect();
             (*u, ranks, s, labels.to_vec())
         })
-        .filter(|(_, r, _, _): &(u32, Vec<sampled::SampledRank>, Vec<f32>, Vec<bool>)| !r.is_empty())
+        .filter(
+            |(_, r, _, _): &(u32, Vec<sampled::SampledRank>, Vec<f32>, Vec<bool>)| !r.is_empty(),
+        )
         .collect();
     let users: Vec<u32> = per.iter().map(|p| p.0).collect();
     let mean = |ranks: &[sampled::SampledRank], f: &dyn Fn(&sampled::SampledRank) -> f64| {
@@ -137,18 +188,24 @@ pub fn sampled_metrics(scorer: &dyn Scorer, candidates: &Candidates, ks: &[usize
     for &k in ks {
         out.push(MetricSeries::per_user(
             format!("HR@{k}"),
-            per.iter().map(|p| mean(&p.1, &|r| sampled::hit(r.rank, k))).collect(),
+            per.iter()
+                .map(|p| mean(&p.1, &|r| sampled::hit(r.rank, k)))
+                .collect(),
         ));
     }
     for &k in ks {
         out.push(MetricSeries::per_user(
             format!("NDCG@{k}"),
-            per.iter().map(|p| mean(&p.1, &|r| sampled::ndcg(r.rank, k))).collect(),
+            per.iter()
+                .map(|p| mean(&p.1, &|r| sampled::ndcg(r.rank, k)))
+                .collect(),
         ));
     }
     out.push(MetricSeries::per_user(
         "MRR".into(),
-        per.iter().map(|p| mean(&p.1, &|r| 1.0 / r.rank as f64)).collect(),
+        per.iter()
+            .map(|p| mean(&p.1, &|r| 1.0 / r.rank as f64))
+            .collect(),
     ));
     out.push(MetricSeries::per_user(
         "UserAUC".into(),
@@ -160,7 +217,10 @@ pub fn sampled_metrics(scorer: &dyn Scorer, candidates: &Candidates, ks: &[usize
         out.push(MetricSeries::aggregate("AUC".into(), a));
     }
     if scorer.outputs_probabilities() {
-        out.push(MetricSeries::aggregate("LogLoss".into(), pointwise::log_loss(&scores, &labels)));
+        out.push(MetricSeries::aggregate(
+            "LogLoss".into(),
+            pointwise::log_loss(&scores, &labels),
+        ));
     }
     (users, out)
 }

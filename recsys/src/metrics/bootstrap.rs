@@ -50,7 +50,10 @@ pub fn paired(a: &[f64], b: &[f64], seed: u64) -> Paired {
     const PERMS: usize = 10_000;
     let mut extreme = 0usize;
     for _ in 0..PERMS {
-        let s: f64 = d.iter().map(|&x| if rng.random_bool(0.5) { x } else { -x }).sum();
+        let s: f64 = d
+            .iter()
+            .map(|&x| if rng.random_bool(0.5) { x } else { -x })
+            .sum();
         if (s / n).abs() >= observed - 1e-12 {
             extreme += 1;
         }

@@ -23,7 +23,8 @@
 //! `Coverage@K = |∪ lists| / |catalogue|`; `Novelty@K` = mean of
 //! `-log2(pop(i) / #users)` over recommended items (pop = train users of
 //! the item, at least 1); `ILD@K` = mean over users of the mean pairwise
-//! `1 - cos(i, j)` of the list (cosine of binary train item columns).
+//! `1 - cos(i, j)` of the list (cosine of binary train item columns);
+//! `LongTail@K` = share of the list outside the 20 % most popular train items.
 //!
 //! Every mean in a report carries a 95 % percentile-bootstrap CI over users
 //! (1,000 resamples, seeded); see [`bootstrap`].

@@ -66,13 +66,23 @@ pub fn log_loss(probs: &[f32], labels: &[bool]) -> f64 {
 /// Root mean squared error.
 pub fn rmse(pred: &[f32], truth: &[f32]) -> f64 {
     let n = pred.len().max(1) as f64;
-    (pred.iter().zip(truth).map(|(&p, &t)| ((p - t) as f64).powi(2)).sum::<f64>() / n).sqrt()
+    (pred
+        .iter()
+        .zip(truth)
+        .map(|(&p, &t)| ((p - t) as f64).powi(2))
+        .sum::<f64>()
+        / n)
+        .sqrt()
 }
 
 /// Mean absolute error.
 pub fn mae(pred: &[f32], truth: &[f32]) -> f64 {
     let n = pred.len().max(1) as f64;
-    pred.iter().zip(truth).map(|(&p, &t)| ((p - t) as f64).abs()).sum::<f64>() / n
+    pred.iter()
+        .zip(truth)
+        .map(|(&p, &t)| ((p - t) as f64).abs())
+        .sum::<f64>()
+        / n
 }
 
 #[cfg(test)]

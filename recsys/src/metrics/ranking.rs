@@ -103,7 +103,17 @@ mod tests {
 
     #[test]
     fn misses_are_zero() {
-        assert_eq!(top_k(&[1, 2], &[3], 2), TopK { precision: 0.0, recall: 0.0, ndcg: 0.0, map: 0.0, hit: 0.0, mrr: 0.0 });
+        assert_eq!(
+            top_k(&[1, 2], &[3], 2),
+            TopK {
+                precision: 0.0,
+                recall: 0.0,
+                ndcg: 0.0,
+                map: 0.0,
+                hit: 0.0,
+                mrr: 0.0
+            }
+        );
     }
 
     #[test]

@@ -39,7 +39,11 @@ pub fn hit(rank: usize, k: usize) -> f64 {
 
 /// `NDCG@k` of a rank (single relevant item, IDCG = 1).
 pub fn ndcg(rank: usize, k: usize) -> f64 {
-    if rank <= k { 1.0 / ((rank + 1) as f64).log2() } else { 0.0 }
+    if rank <= k {
+        1.0 / ((rank + 1) as f64).log2()
+    } else {
+        0.0
+    }
 }
 
 #[cfg(test)]

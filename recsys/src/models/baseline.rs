@@ -1,8 +1,8 @@
 //! Non-personalised baselines: Popularity and Random.
 
-use super::{parse_param, unknown_param, Fit, Scorer};
-use crate::data::Interactions;
+use super::{Fit, Scorer, parse_param, unknown_param};
 use crate::Result;
+use crate::data::Interactions;
 
 /// Recommends the items with the most training interactions.
 ///

@@ -6,8 +6,8 @@
 //! personalised model must return the withheld item first.
 
 use super::Fit;
-use crate::data::Interactions;
 use crate::Result;
+use crate::data::Interactions;
 
 /// The checkerboard training data (`n_users × n_items`, diagonal withheld)
 /// and the withheld item of each user (`None` when `u >= n_items`).
@@ -22,7 +22,9 @@ pub fn checkerboard(n_users: usize, n_items: usize) -> (Interactions, Vec<Option
     }
     let all_items: Vec<String> = (0..n_items).map(|j| j.to_string()).collect();
     let x = Interactions::from_raw_rows(&rows, None, None, &all_items).expect("valid");
-    let withheld = (0..n_users).map(|u| (u < n_items).then_some(u as u32)).collect();
+    let withheld = (0..n_users)
+        .map(|u| (u < n_items).then_some(u as u32))
+        .collect();
     (x, withheld)
 }
 
@@ -37,10 +39,16 @@ pub fn check(model: &dyn Fit, personalised: bool) -> Result<Result<(), String>> 
     for u in 0..train.n_users() as u32 {
         let recs = a.recommend(u, 5, true);
         if recs.len() != 5 {
-            return Ok(Err(format!("user {u}: asked for 5 items, got {}", recs.len())));
+            return Ok(Err(format!(
+                "user {u}: asked for 5 items, got {}",
+                recs.len()
+            )));
         }
         let seen = train.user_items(u);
-        if let Some((i, _)) = recs.iter().find(|(i, _)| seen.binary_search(&(*i as usize)).is_ok()) {
+        if let Some((i, _)) = recs
+            .iter()
+            .find(|(i, _)| seen.binary_search(&(*i as usize)).is_ok())
+        {
             return Ok(Err(format!("user {u}: recommended seen item {i}")));
         }
         if recs.windows(2).any(|w| w[0].1 < w[1].1) {
@@ -56,7 +64,9 @@ pub fn check(model: &dyn Fit, personalised: bool) -> Result<Result<(), String>> 
         a.score_items(u, &items, &mut some);
         for (k, &i) in items.iter().enumerate() {
             if (some[k] - all[i as usize]).abs() > 1e-5 * all[i as usize].abs().max(1.0) {
-                return Ok(Err(format!("user {u}: score_items differs from score_all for item {i}")));
+                return Ok(Err(format!(
+                    "user {u}: score_items differs from score_all for item {i}"
+                )));
             }
         }
         if personalised {

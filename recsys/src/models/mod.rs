@@ -7,9 +7,11 @@
 //! as a `Box<dyn Fit>`.
 
 mod baseline;
+pub mod cf;
 pub mod contract;
 
 pub use baseline::{Popularity, PopularityModel, Random, RandomModel};
+pub use cf::{ItemCF, ItemCFModel, UserCF, UserCFModel};
 
 use crate::data::Interactions;
 use crate::metrics::ranking::top_k_indices;
@@ -73,18 +75,20 @@ pub trait Scorer: Send + Sync {
 }
 
 /// Models reachable by name from the CLI and configs.
-pub const MODEL_NAMES: [&str; 2] = ["popularity", "random"];
+pub const MODEL_NAMES: [&str; 4] = ["popularity", "random", "itemcf", "usercf"];
 
 /// Builds a model from its name and `key=value` parameters.
 pub fn model_from_name(name: &str, params: &[(String, String)]) -> Result<Box<dyn Fit>> {
     let mut model: Box<dyn Fit> = match name.to_ascii_lowercase().as_str() {
         "popularity" | "pop" => Box::new(Popularity::default()),
         "random" => Box::new(Random::default()),
+        "itemcf" | "itemknn" => Box::new(ItemCF::default()),
+        "usercf" | "userknn" => Box::new(UserCF::default()),
         other => {
             return Err(Error::Config(format!(
                 "unknown model {other:?}; known models: {}",
                 MODEL_NAMES.join(", ")
-            )))
+            )));
         }
     };
     for (k, v) in params {
@@ -103,6 +107,13 @@ pub(crate) fn parse_param<T: std::str::FromStr>(key: &str, value: &str) -> Resul
 
 /// The error for an unknown parameter name.
 pub(crate) fn unknown_param(model: &str, key: &str, known: &[&str]) -> Error {
-    let list = if known.is_empty() { "none".to_string() } else { known.join(", ") };
-    Error::param(key, format!("{model} has no such parameter (known: {list})"))
+    let list = if known.is_empty() {
+        "none".to_string()
+    } else {
+        known.join(", ")
+    };
+    Error::param(
+        key,
+        format!("{model} has no such parameter (known: {list})"),
+    )
 }

@@ -4,11 +4,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use rand::seq::index;
 use rand::SeedableRng;
+use rand::seq::index;
 
 use super::ratio::Rng;
-use crate::data::{read_triples, IdMap, Interactions};
+use crate::data::{IdMap, Interactions, read_triples};
 use crate::{Error, Result};
 
 /// How negatives are drawn from the items a user never interacted with.
@@ -56,7 +56,11 @@ impl Candidates {
         }
         let mut rng = Rng::seed_from_u64(seed);
         let n_items = heldout.n_items();
-        let weights: Vec<f64> = popularity.item_counts().iter().map(|&c| f64::from(c) + 1.0).collect();
+        let weights: Vec<f64> = popularity
+            .item_counts()
+            .iter()
+            .map(|&c| f64::from(c) + 1.0)
+            .collect();
         let mut out = Candidates::empty(heldout.users().clone(), heldout.items().clone());
         let mut seen = vec![false; n_items];
         for (u, rows) in heldout.rows_by_user().iter().enumerate() {
@@ -78,13 +82,16 @@ impl Candidates {
                     .into_iter()
                     .map(|k| pool[k])
                     .collect(),
-                NegativeSampler::Popularity => {
-                    index::sample_weighted(&mut rng, pool.len(), |k| weights[pool[k] as usize], take)
-                        .map_err(|e| Error::InvalidData(format!("popularity sampling: {e}")))?
-                        .into_iter()
-                        .map(|k| pool[k])
-                        .collect()
-                }
+                NegativeSampler::Popularity => index::sample_weighted(
+                    &mut rng,
+                    pool.len(),
+                    |k| weights[pool[k] as usize],
+                    take,
+                )
+                .map_err(|e| Error::InvalidData(format!("popularity sampling: {e}")))?
+                .into_iter()
+                .map(|k| pool[k])
+                .collect(),
             };
             out.push_user(u as u32, &positives, &negatives);
         }
@@ -106,8 +113,10 @@ impl Candidates {
         self.user.push(u);
         self.item.extend_from_slice(positives);
         self.item.extend_from_slice(negatives);
-        self.label.extend(std::iter::repeat_n(true, positives.len()));
-        self.label.extend(std::iter::repeat_n(false, negatives.len()));
+        self.label
+            .extend(std::iter::repeat_n(true, positives.len()));
+        self.label
+            .extend(std::iter::repeat_n(false, negatives.len()));
         self.offsets.push(self.item.len());
     }
 
@@ -171,7 +180,7 @@ impl Candidates {
                             line,
                             field: "label".into(),
                             message: format!("expected 0 or 1, got {other:?}"),
-                        })
+                        });
                     }
                 };
                 Ok((u, i, label))
@@ -181,11 +190,19 @@ impl Candidates {
 
     /// Builds candidates from raw rows in the given universe. Rows of one
     /// user keep their order; users are ordered by index.
-    pub fn from_raw(rows: &[(String, String, bool)], users: &Arc<IdMap>, items: &Arc<IdMap>) -> Result<Self> {
+    pub fn from_raw(
+        rows: &[(String, String, bool)],
+        users: &Arc<IdMap>,
+        items: &Arc<IdMap>,
+    ) -> Result<Self> {
         let mut by_user: BTreeMap<u32, (Vec<u32>, Vec<u32>)> = BTreeMap::new();
         for (u, i, l) in rows {
-            let ui = users.get(u).ok_or_else(|| Error::InvalidData(format!("candidate user {u} unknown")))?;
-            let ii = items.get(i).ok_or_else(|| Error::InvalidData(format!("candidate item {i} unknown")))?;
+            let ui = users
+                .get(u)
+                .ok_or_else(|| Error::InvalidData(format!("candidate user {u} unknown")))?;
+            let ii = items
+                .get(i)
+                .ok_or_else(|| Error::InvalidData(format!("candidate item {i} unknown")))?;
             let e = by_user.entry(ui).or_default();
             if *l { e.0.push(ii) } else { e.1.push(ii) }
         }

@@ -106,7 +106,9 @@ impl Split {
         match self {
             Split::LeaveOneOut { by } => {
                 let orders = ratio::user_orders(data, *by)?;
-                Ok(ratio::assign(data, &orders, |n| if n < 3 { (0, 0) } else { (1, 1) }))
+                Ok(ratio::assign(data, &orders, |n| {
+                    if n < 3 { (0, 0) } else { (1, 1) }
+                }))
             }
             Split::UserRatio { test, val, by } => {
                 check_share("test", *test)?;
@@ -131,11 +133,7 @@ impl Split {
 }
 
 /// Reads predefined split files into one shared universe (the union of ids).
-pub fn predefined(
-    train: &PathBuf,
-    val: Option<&PathBuf>,
-    test: &PathBuf,
-) -> Result<SplitData> {
+pub fn predefined(train: &PathBuf, val: Option<&PathBuf>, test: &PathBuf) -> Result<SplitData> {
     let tr = InteractionsFile::new(train).load()?;
     let te = InteractionsFile::new(test).load()?;
     let va = val.map(|v| InteractionsFile::new(v).load()).transpose()?;
@@ -158,7 +156,10 @@ pub fn reindex(p: &Interactions, users: &Arc<IdMap>, items: &Arc<IdMap>) -> Resu
         idx.iter()
             .map(|&i| {
                 to.get(from.raw(i)).ok_or_else(|| {
-                    Error::InvalidData(format!("{what} {} is not in the target universe", from.raw(i)))
+                    Error::InvalidData(format!(
+                        "{what} {} is not in the target universe",
+                        from.raw(i)
+                    ))
                 })
             })
             .collect()
@@ -182,10 +183,18 @@ pub fn predefined_sampled(
     let tr = InteractionsFile::new(train).load()?;
     let raw = Candidates::read_raw(candidates)?;
     let users = Arc::new(IdMap::from_raw(
-        tr.users().raw_ids().iter().map(String::as_str).chain(raw.iter().map(|r| r.0.as_str())),
+        tr.users()
+            .raw_ids()
+            .iter()
+            .map(String::as_str)
+            .chain(raw.iter().map(|r| r.0.as_str())),
     ));
     let items = Arc::new(IdMap::from_raw(
-        tr.items().raw_ids().iter().map(String::as_str).chain(raw.iter().map(|r| r.1.as_str())),
+        tr.items()
+            .raw_ids()
+            .iter()
+            .map(String::as_str)
+            .chain(raw.iter().map(|r| r.1.as_str())),
     ));
     let train = reindex(&tr, &users, &items)?;
     let cands = Candidates::from_raw(&raw, &users, &items)?;

@@ -1,7 +1,7 @@
 //! Per-user ordered splits (leave-one-out, ratio), global time and random.
 
-use rand::seq::SliceRandom;
 use rand::SeedableRng;
+use rand::seq::SliceRandom;
 
 use super::{Order, SplitData};
 use crate::data::Interactions;

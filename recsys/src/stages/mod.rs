@@ -3,8 +3,36 @@
 //! Recall and rank stages are any [`Fit`](crate::Fit) model; a rerank stage
 //! is a [`Rerank`], which sees the ranked list with its scores.
 
-use crate::data::Interactions;
+mod mmr;
+
+pub use mmr::{DiversityKernel, Mmr, MmrModel};
+
 use crate::Result;
+use crate::data::Interactions;
+
+/// Re-rankers reachable by name from the CLI and configs.
+pub const RERANK_NAMES: [&str; 2] = ["mmr", "keep_order"];
+
+/// Builds a re-ranker from its name and `key=value` parameters.
+pub fn rerank_from_name(name: &str, params: &[(String, String)]) -> Result<Box<dyn Rerank>> {
+    match name.to_ascii_lowercase().as_str() {
+        "mmr" => {
+            let mut m = Mmr::default();
+            for (k, v) in params {
+                m.set_param(k, v)?;
+            }
+            Ok(Box::new(m))
+        }
+        "keep_order" => match params.first() {
+            Some((k, _)) => Err(crate::Error::param(k, "keep_order has no parameters")),
+            None => Ok(Box::new(KeepOrder)),
+        },
+        other => Err(crate::Error::Config(format!(
+            "unknown re-ranker {other:?}; known: {}",
+            RERANK_NAMES.join(", ")
+        ))),
+    }
+}
 
 /// Hyper-parameters of a re-ranker (e.g. MMR), fitted on the training data.
 pub trait Rerank: Send + Sync {

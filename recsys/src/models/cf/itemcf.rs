@@ -1,0 +1,431 @@
+//! Item-based collaborative filtering.
+
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use super::content::ContentProfiles;
+use super::knn::{Csr, KnnSpec, SparseSim, all_pairs_knn, keep_top_k};
+use super::{
+    Feedback, Similarity, Weighting, parse_feedback, parse_similarity, parse_weighting,
+    similarity_name, weighting_name,
+};
+use crate::data::Interactions;
+use crate::models::{Fit, Scorer, parse_param, unknown_param};
+use crate::{Error, Result};
+
+/// Time-decayed co-occurrence: two interactions of a user count only when
+/// at most `window_days` apart, with weight `2^(−Δt / half_life_days)`.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TimeDecay {
+    pub window_days: f64,
+    pub half_life_days: f64,
+}
+
+/// Item-based CF hyper-parameters: a sparse top-k item–item similarity, and
+/// `score(u, j) = Σ_{i ∈ I(u)} r_ui · s(i, j)` over the neighbours kept in
+/// each row `i` (as implicit's ItemItemRecommender).
+///
+/// ```
+/// # use recsys::prelude::*;
+/// # let (train, withheld) = recsys::models::contract::checkerboard(10, 10);
+/// let model = ItemCF::params().k(50).weighting(Weighting::Bm25 { k1: 1.2, b: 0.75 }).fit(&train)?;
+/// assert_eq!(model.recommend(3, 1, true)[0].0, withheld[3].unwrap());
+/// # Ok::<(), recsys::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct ItemCF {
+    k: usize,
+    similarity: Similarity,
+    weighting: Weighting,
+    shrinkage: f32,
+    feedback: Feedback,
+    normalize: bool,
+    time_decay: Option<TimeDecay>,
+    content: Option<Arc<ContentProfiles>>,
+}
+
+impl Default for ItemCF {
+    fn default() -> Self {
+        ItemCF {
+            k: 100,
+            similarity: Similarity::Cosine,
+            weighting: Weighting::None,
+            shrinkage: 0.0,
+            feedback: Feedback::Binary,
+            normalize: false,
+            time_decay: None,
+            content: None,
+        }
+    }
+}
+
+impl ItemCF {
+    /// Hyper-parameters with their defaults.
+    pub fn params() -> Self {
+        Self::default()
+    }
+
+    /// Neighbours kept per item. Defaults to 100; must be ≥ 1.
+    pub fn k(mut self, k: usize) -> Self {
+        self.k = k;
+        self
+    }
+
+    /// Item–item similarity. Defaults to [`Similarity::Cosine`].
+    pub fn similarity(mut self, s: Similarity) -> Self {
+        self.similarity = s;
+        self
+    }
+
+    /// Weighting of the user–item matrix (items as documents, users as
+    /// terms). Defaults to [`Weighting::None`]. BM25 with
+    /// [`Similarity::Dot`] is implicit's `BM25Recommender`.
+    pub fn weighting(mut self, w: Weighting) -> Self {
+        self.weighting = w;
+        self
+    }
+
+    /// Shrinkage λ: similarities are multiplied by `n/(n+λ)`, `n` = number of
+    /// co-interacting users. Defaults to 0 (off); must be ≥ 0.
+    pub fn shrinkage(mut self, lambda: f32) -> Self {
+        self.shrinkage = lambda;
+        self
+    }
+
+    /// Binary (implicit) or rating (explicit) values. Defaults to binary.
+    pub fn feedback(mut self, f: Feedback) -> Self {
+        self.feedback = f;
+        self
+    }
+
+    /// Divide each score by the sum of the similarities that produced it (a
+    /// weighted average, for rating prediction). Defaults to false.
+    pub fn normalize(mut self, yes: bool) -> Self {
+        self.normalize = yes;
+        self
+    }
+
+    /// Time-decayed co-occurrence instead of the plain similarity (cosine
+    /// normalisation by item popularity; needs timestamps). Defaults to off.
+    pub fn time_decay(mut self, d: Option<TimeDecay>) -> Self {
+        self.time_decay = d;
+        self
+    }
+
+    /// Content-based item similarity (TF-IDF profiles from item features)
+    /// instead of co-occurrence. Defaults to off.
+    pub fn content(mut self, profiles: Option<ContentProfiles>) -> Self {
+        self.content = profiles.map(Arc::new);
+        self
+    }
+
+    fn check(&self, train: &Interactions) -> Result<()> {
+        if self.k == 0 {
+            return Err(Error::param("k", "must be at least 1"));
+        }
+        if !(self.shrinkage >= 0.0) {
+            return Err(Error::param("shrinkage", "must be ≥ 0"));
+        }
+        if let Weighting::Bm25 { k1, b } = self.weighting {
+            if !(k1 >= 0.0) || !(0.0..=1.0).contains(&b) {
+                return Err(Error::param("weighting", "BM25 needs k1 ≥ 0 and 0 ≤ b ≤ 1"));
+            }
+        }
+        if self.feedback == Feedback::Ratings && train.ratings().is_none() {
+            return Err(Error::param(
+                "feedback",
+                "ratings requested but the data has no rating column",
+            ));
+        }
+        if let Some(d) = self.time_decay {
+            if train.timestamps().is_none() {
+                return Err(Error::param("time_decay", "needs timestamps"));
+            }
+            if !(d.window_days > 0.0 && d.half_life_days > 0.0) {
+                return Err(Error::param(
+                    "time_decay",
+                    "window and half-life must be > 0",
+                ));
+            }
+        }
+        let centred = self.feedback == Feedback::Ratings
+            && matches!(
+                self.similarity,
+                Similarity::Pearson | Similarity::AdjustedCosine
+            );
+        if centred && self.weighting != Weighting::None {
+            return Err(Error::param(
+                "weighting",
+                "cannot weight mean-centred ratings (Pearson / adjusted cosine)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Computes the item–item similarity and keeps the training matrix.
+    pub fn fit(&self, train: &Interactions) -> Result<ItemCFModel> {
+        self.check(train)?;
+        let n_items = train.n_items();
+        let values = |m: &sprs::CsMat<f32>, rows, cols| {
+            let mut c = Csr::from_sprs(m, rows, cols);
+            if self.feedback == Feedback::Binary {
+                c.data.iter_mut().for_each(|x| *x = 1.0);
+            }
+            c
+        };
+        let user_items = values(train.csr(), train.n_users(), n_items);
+        let sim = if let Some(p) = &self.content {
+            p.item_knn(train.items(), self.k)?
+        } else if let Some(d) = self.time_decay {
+            decayed_knn(train, self.k, d, self.shrinkage)
+        } else {
+            let mut a = values(train.csc(), n_items, train.n_users());
+            let centred = self.feedback == Feedback::Ratings;
+            match self.similarity {
+                Similarity::Pearson if centred => a.center_rows(),
+                Similarity::AdjustedCosine if centred => a.center_cols(),
+                _ => {}
+            }
+            a.weight(self.weighting);
+            let at = a.transpose();
+            all_pairs_knn(
+                &a,
+                &at,
+                &KnnSpec {
+                    k: self.k,
+                    similarity: self.similarity,
+                    shrinkage: self.shrinkage,
+                    centred,
+                    n_features: train.n_users(),
+                },
+            )
+        };
+        Ok(ItemCFModel {
+            train: train.clone(),
+            user_items,
+            sim,
+            normalize: self.normalize,
+        })
+    }
+}
+
+/// Time-decayed, popularity-normalised co-occurrence top-k.
+fn decayed_knn(train: &Interactions, k: usize, d: TimeDecay, shrinkage: f32) -> SparseSim {
+    let ts = train.timestamps().expect("checked");
+    let n_items = train.n_items();
+    // Per user: (time, item) sorted, one entry per item (its latest time).
+    let per_user: Vec<Vec<(i64, u32)>> = train
+        .rows_by_user()
+        .into_iter()
+        .map(|rows| {
+            let mut v: Vec<(i64, u32)> = rows
+                .iter()
+                .map(|&r| (ts[r], train.item_indices()[r]))
+                .collect();
+            v.sort_unstable_by_key(|&(t, i)| (i, std::cmp::Reverse(t)));
+            v.dedup_by_key(|x| x.1);
+            v.sort_unstable();
+            v
+        })
+        .collect();
+    let mut by_item: Vec<Vec<(u32, i64)>> = vec![Vec::new(); n_items];
+    for (u, v) in per_user.iter().enumerate() {
+        for &(t, i) in v {
+            by_item[i as usize].push((u as u32, t));
+        }
+    }
+    let pop: Vec<f32> = by_item.iter().map(|v| v.len() as f32).collect();
+    let window = (d.window_days * 86_400.0) as i64;
+    let half = d.half_life_days * 86_400.0;
+    let rows = (0..n_items)
+        .into_par_iter()
+        .map_init(
+            || (vec![0f32; n_items], vec![0u32; n_items], Vec::<u32>::new()),
+            |(acc, cnt, touched), i| {
+                for &(u, t) in &by_item[i] {
+                    let v = &per_user[u as usize];
+                    let lo = v.partition_point(|x| x.0 < t - window);
+                    let hi = v.partition_point(|x| x.0 <= t + window);
+                    for &(t2, j) in &v[lo..hi] {
+                        if j as usize == i {
+                            continue;
+                        }
+                        if cnt[j as usize] == 0 {
+                            touched.push(j);
+                        }
+                        cnt[j as usize] += 1;
+                        acc[j as usize] += 0.5f64.powf((t2 - t).abs() as f64 / half) as f32;
+                    }
+                }
+                let cand = touched
+                    .iter()
+                    .map(|&j| {
+                        let c = cnt[j as usize] as f32;
+                        let mut s = acc[j as usize] / (pop[i] * pop[j as usize]).sqrt();
+                        if shrinkage > 0.0 {
+                            s *= c / (c + shrinkage);
+                        }
+                        acc[j as usize] = 0.0;
+                        cnt[j as usize] = 0;
+                        (j, s)
+                    })
+                    .collect();
+                touched.clear();
+                keep_top_k(cand, k)
+            },
+        )
+        .collect();
+    SparseSim::from_rows(rows)
+}
+
+/// A fitted [`ItemCF`].
+#[derive(Debug, Clone)]
+pub struct ItemCFModel {
+    train: Interactions,
+    user_items: Csr,
+    sim: SparseSim,
+    normalize: bool,
+}
+
+impl ItemCFModel {
+    /// The item–item similarity (top-k per row).
+    pub fn similarity(&self) -> &SparseSim {
+        &self.sim
+    }
+
+    /// The `k` items most similar to `item`, best first.
+    pub fn similar_items(&self, item: u32, k: usize) -> Vec<(u32, f32)> {
+        self.sim.top(item, k)
+    }
+}
+
+impl Scorer for ItemCFModel {
+    fn n_items(&self) -> usize {
+        self.train.n_items()
+    }
+    fn train(&self) -> &Interactions {
+        &self.train
+    }
+    fn score_all(&self, user: u32, out: &mut [f32]) {
+        out.fill(0.0);
+        let mut den = if self.normalize {
+            vec![0f32; out.len()]
+        } else {
+            Vec::new()
+        };
+        let (items, vals) = self.user_items.row(user as usize);
+        for (&i, &r) in items.iter().zip(vals) {
+            let (nb, sims) = self.sim.row(i);
+            for (&j, &s) in nb.iter().zip(sims) {
+                out[j as usize] += r * s;
+                if self.normalize {
+                    den[j as usize] += s.abs();
+                }
+            }
+        }
+        if self.normalize {
+            for (o, d) in out.iter_mut().zip(den) {
+                if d > 0.0 {
+                    *o /= d;
+                }
+            }
+        }
+    }
+}
+
+impl Fit for ItemCF {
+    fn name(&self) -> String {
+        "itemcf".into()
+    }
+    fn params(&self) -> Vec<(String, String)> {
+        let mut p = vec![
+            ("k".into(), self.k.to_string()),
+            ("similarity".into(), similarity_name(self.similarity).into()),
+            ("weighting".into(), weighting_name(self.weighting)),
+            ("shrinkage".into(), self.shrinkage.to_string()),
+        ];
+        if let Weighting::Bm25 { k1, b } = self.weighting {
+            p.push(("k1".into(), k1.to_string()));
+            p.push(("b".into(), b.to_string()));
+        }
+        if self.feedback == Feedback::Ratings {
+            p.push(("feedback".into(), "ratings".into()));
+        }
+        if self.normalize {
+            p.push(("normalize".into(), "true".into()));
+        }
+        if let Some(d) = self.time_decay {
+            p.push(("window_days".into(), d.window_days.to_string()));
+            p.push(("half_life_days".into(), d.half_life_days.to_string()));
+        }
+        if self.content.is_some() {
+            p.push(("source".into(), "content".into()));
+        }
+        p
+    }
+    fn set_param(&mut self, key: &str, value: &str) -> Result<()> {
+        let (k1, b) = match self.weighting {
+            Weighting::Bm25 { k1, b } => (k1, b),
+            _ => (1.2, 0.75),
+        };
+        let decay = self.time_decay.unwrap_or(TimeDecay {
+            window_days: 30.0,
+            half_life_days: 7.0,
+        });
+        match key {
+            "k" => self.k = parse_param(key, value)?,
+            "similarity" => self.similarity = parse_similarity(value)?,
+            "weighting" => self.weighting = parse_weighting(value, k1, b)?,
+            "k1" => {
+                self.weighting = Weighting::Bm25 {
+                    k1: parse_param(key, value)?,
+                    b,
+                }
+            }
+            "b" => {
+                self.weighting = Weighting::Bm25 {
+                    k1,
+                    b: parse_param(key, value)?,
+                }
+            }
+            "shrinkage" => self.shrinkage = parse_param(key, value)?,
+            "feedback" => self.feedback = parse_feedback(value)?,
+            "normalize" => self.normalize = parse_param(key, value)?,
+            "window_days" => {
+                self.time_decay = Some(TimeDecay {
+                    window_days: parse_param(key, value)?,
+                    ..decay
+                })
+            }
+            "half_life_days" => {
+                self.time_decay = Some(TimeDecay {
+                    half_life_days: parse_param(key, value)?,
+                    ..decay
+                })
+            }
+            _ => {
+                return Err(unknown_param(
+                    "itemcf",
+                    key,
+                    &[
+                        "k",
+                        "similarity",
+                        "weighting",
+                        "k1",
+                        "b",
+                        "shrinkage",
+                        "feedback",
+                        "normalize",
+                        "window_days",
+                        "half_life_days",
+                    ],
+                ));
+            }
+        }
+        Ok(())
+    }
+    fn fit_scorer(&self, train: &Interactions) -> Result<Box<dyn Scorer>> {
+        Ok(Box::new(self.fit(train)?))
+    }
+}
