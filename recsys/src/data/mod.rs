@@ -8,6 +8,7 @@ mod idmap;
 mod interactions;
 mod loader;
 pub mod movielens;
+pub mod synthetic;
 
 pub use delimited::{Encoding, Separator};
 pub use eda::Summary;

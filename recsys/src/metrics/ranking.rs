@@ -45,22 +45,46 @@ pub fn top_k(list: &[u32], relevant: &[u32], k: usize) -> TopK {
 }
 
 /// Indices of the `k` largest scores, best first; ties by index ascending.
-/// Entries with `f32::NEG_INFINITY` are never returned.
+/// Entries with `f32::NEG_INFINITY` are never returned. One pass with a
+/// small sorted buffer when `k` is small, else a partial sort.
 pub fn top_k_indices(scores: &[f32], k: usize) -> Vec<u32> {
     let better = |a: &u32, b: &u32| {
         scores[*b as usize]
             .total_cmp(&scores[*a as usize])
             .then(a.cmp(b))
     };
+    if k == 0 {
+        return Vec::new();
+    }
+    if k <= 64 && k * 16 <= scores.len() {
+        // `buf` is sorted best first; an index enters when it beats the worst.
+        let mut buf: Vec<u32> = Vec::with_capacity(k + 1);
+        for (i, &s) in scores.iter().enumerate() {
+            if s == f32::NEG_INFINITY {
+                continue;
+            }
+            if buf.len() == k {
+                let worst = scores[buf[k - 1] as usize];
+                // later indices lose ties, so they must be strictly better
+                if s.total_cmp(&worst) != std::cmp::Ordering::Greater {
+                    continue;
+                }
+            }
+            let i = i as u32;
+            let pos = buf.partition_point(|b| better(b, &i) == std::cmp::Ordering::Less);
+            buf.insert(pos, i);
+            buf.truncate(k);
+        }
+        return buf;
+    }
     let mut idx: Vec<u32> = (0..scores.len() as u32)
         .filter(|&i| scores[i as usize] > f32::NEG_INFINITY)
         .collect();
-    if idx.len() > k && k > 0 {
+    if idx.len() > k {
         idx.select_nth_unstable_by(k - 1, better);
         idx.truncate(k);
     }
     idx.sort_unstable_by(better);
-    idx.truncate(k);
     idx
 }
 
@@ -114,6 +138,21 @@ mod tests {
                 mrr: 0.0
             }
         );
+    }
+
+    #[test]
+    fn both_top_k_paths_agree() {
+        let scores: Vec<f32> = (0..2000).map(|i| ((i * 7919) % 97) as f32 / 7.0).collect();
+        for k in [1, 5, 10, 64, 65, 500] {
+            let fast = top_k_indices(&scores, k);
+            let mut all: Vec<u32> = (0..2000).collect();
+            all.sort_by(|a, b| {
+                scores[*b as usize]
+                    .total_cmp(&scores[*a as usize])
+                    .then(a.cmp(b))
+            });
+            assert_eq!(fast, all[..k].to_vec(), "k={k}");
+        }
     }
 
     #[test]
