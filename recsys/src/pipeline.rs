@@ -55,11 +55,13 @@ pub struct Pipeline {
     protocol: Protocol,
     candidates_file: Option<PathBuf>,
     recall: Option<(Box<dyn Fit>, Option<usize>)>,
+    extra_recall: Vec<(Box<dyn Fit>, usize)>,
     rank: Option<(Box<dyn Fit>, Option<usize>)>,
     rerank: Option<Box<dyn Rerank>>,
     ks: Vec<usize>,
     on: EvalOn,
     seed: u64,
+    name: Option<String>,
 }
 
 impl Pipeline {
@@ -73,11 +75,13 @@ impl Pipeline {
             protocol: Protocol::FullRanking,
             candidates_file: None,
             recall: None,
+            extra_recall: Vec::new(),
             rank: None,
             rerank: None,
             ks: vec![10],
             on: EvalOn::Test,
             seed: 42,
+            name: None,
         }
     }
 
@@ -99,6 +103,13 @@ impl Pipeline {
     /// Interactions already in memory.
     pub fn from_interactions(x: Interactions) -> Self {
         Self::new(DataSource::Interactions(x))
+    }
+
+    /// A dataset already in memory (its name labels the report).
+    pub fn from_dataset(d: &Dataset) -> Self {
+        let mut p = Self::new(DataSource::Interactions(d.interactions.clone()));
+        p.name = Some(d.name.clone());
+        p
     }
 
     /// Predefined split files (train/test, header optional), full ranking.
@@ -182,6 +193,21 @@ impl Pipeline {
         self
     }
 
+    /// Another recall source fused into the pool: after the main recall's
+    /// items, up to `quota` of this source's best items not already in the
+    /// pool (union with per-source quotas). Without a rank stage the pool is
+    /// ordered by reciprocal-rank fusion, `Σ_s 1/(60 + rank_s)`.
+    pub fn recall_also(mut self, model: impl Fit + 'static, quota: usize) -> Self {
+        self.extra_recall.push((Box::new(model), quota));
+        self
+    }
+
+    /// [`Pipeline::recall_also`] with a boxed model.
+    pub fn recall_also_boxed(mut self, model: Box<dyn Fit>, quota: usize) -> Self {
+        self.extra_recall.push((model, quota));
+        self
+    }
+
     /// A model that re-scores the recall pool.
     pub fn rank(mut self, model: impl Fit + 'static) -> Self {
         self.rank = Some((Box::new(model), None));
@@ -247,7 +273,10 @@ impl Pipeline {
                 ("MovieLens-1M".into(), Dataset::movielens_1m()?.interactions)
             }
             DataSource::File(f) => ("file".into(), f.load()?),
-            DataSource::Interactions(x) => ("interactions".into(), x.clone()),
+            DataSource::Interactions(x) => (
+                self.name.clone().unwrap_or_else(|| "interactions".into()),
+                x.clone(),
+            ),
         })
     }
 
@@ -277,11 +306,12 @@ impl Pipeline {
     /// Loads and splits: training data, the held-out part, what to mask
     /// when ranking, and sampled candidates when the protocol asks for them.
     fn prepare(&self) -> Result<Prepared> {
-        if let (Split::Predefined { train, .. }, Some(cands)) = (&self.split, &self.candidates_file)
+        if let (Split::Predefined { train: path, .. }, Some(cands)) =
+            (&self.split, &self.candidates_file)
         {
-            let (train, candidates) = crate::split::predefined_sampled(train, cands)?;
+            let (train, candidates) = crate::split::predefined_sampled(path, cands)?;
             return Ok(Prepared {
-                dataset: "predefined files".into(),
+                dataset: path.display().to_string(),
                 mask: train.clone(),
                 heldout: None,
                 train,
@@ -289,6 +319,10 @@ impl Pipeline {
             });
         }
         let (dataset, all) = self.load()?;
+        let dataset = match &self.split {
+            Split::Predefined { train, .. } => train.display().to_string(),
+            _ => dataset,
+        };
         let data = match self.implicit {
             Some(t) => all.implicit(t),
             None => all.clone(),
@@ -367,6 +401,19 @@ impl Pipeline {
                 .into_iter()
                 .map(|(k, v)| (format!("{}.{k}", recall_model.name()), v)),
         );
+        let mut extra = Vec::new();
+        for (m, quota) in &self.extra_recall {
+            let t = Instant::now();
+            let s = m.fit_scorer(&train)?;
+            fit_total += t.elapsed().as_secs_f64();
+            names.push(m.name());
+            params.extend(
+                m.params()
+                    .into_iter()
+                    .map(|(k, v)| (format!("{}.{k}", m.name()), v)),
+            );
+            extra.push((s, *quota, m.name()));
+        }
         let rank = match &self.rank {
             Some((m, pool)) => {
                 let t = Instant::now();
@@ -402,7 +449,16 @@ impl Pipeline {
         if names.len() == 1 {
             params = recall_model.params();
         }
-        let model_name = names.join(" → ");
+        let n_recall = 1 + extra.len();
+        let model_name = if n_recall > 1 {
+            format!("({})", names[..n_recall].join(" + "))
+                + &names[n_recall..]
+                    .iter()
+                    .map(|n| format!(" → {n}"))
+                    .collect::<String>()
+        } else {
+            names.join(" → ")
+        };
 
         if let Some(candidates) = candidates {
             // The last scoring stage scores the candidates; re-ranking does not
@@ -450,8 +506,19 @@ impl Pipeline {
         let t = Instant::now();
         let mut lists: Vec<Vec<(u32, f32)>> = users
             .par_iter()
-            .map(|&u| masked(recall.as_ref(), u, recall_n))
+            .map(|&u| {
+                let main = masked(recall.as_ref(), u, recall_n);
+                if extra.is_empty() {
+                    return main;
+                }
+                let others = extra
+                    .iter()
+                    .map(|(s, q, _)| (masked(s.as_ref(), u, recall_n + q), *q))
+                    .collect();
+                fuse(main, others)
+            })
             .collect();
+        let recall_n = recall_n + extra.iter().map(|e| e.1).sum::<usize>();
         let recall_run = t.elapsed().as_secs_f64();
         let pool_recall = |lists: &[Vec<(u32, f32)>], name: String| {
             let v: Vec<f64> = users
@@ -477,7 +544,7 @@ impl Pipeline {
         let mut run_total = recall_run;
         stages.push(StageReport {
             stage: "recall".into(),
-            model: recall_model.name(),
+            model: names[..n_recall].join(" + "),
             output_size: recall_n,
             fit_seconds: recall_fit,
             run_seconds: recall_run,
@@ -551,5 +618,48 @@ impl Pipeline {
             run_total,
             self.seed,
         ))
+    }
+}
+
+/// Union with quotas: `main` first, then up to `quota` new items of each
+/// other list; ordered by reciprocal-rank fusion over all lists.
+fn fuse(main: Vec<(u32, f32)>, others: Vec<(Vec<(u32, f32)>, usize)>) -> Vec<(u32, f32)> {
+    let rrf = |rank: usize| 1.0 / (60.0 + rank as f32 + 1.0);
+    let mut score: std::collections::HashMap<u32, f32> = main
+        .iter()
+        .enumerate()
+        .map(|(r, x)| (x.0, rrf(r)))
+        .collect();
+    let mut order: Vec<u32> = main.iter().map(|x| x.0).collect();
+    for (list, quota) in others {
+        let mut added = 0;
+        for (r, (item, _)) in list.iter().enumerate() {
+            match score.get_mut(item) {
+                Some(s) => *s += rrf(r),
+                None if added < quota => {
+                    score.insert(*item, rrf(r));
+                    order.push(*item);
+                    added += 1;
+                }
+                None => {}
+            }
+        }
+    }
+    let mut out: Vec<(u32, f32)> = order.into_iter().map(|i| (i, score[&i])).collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fusion_respects_quotas_and_ranks() {
+        let main = vec![(1, 9.0), (2, 8.0)];
+        let other = vec![(2, 5.0), (3, 4.0), (4, 3.0), (5, 2.0)];
+        let fused = super::fuse(main, vec![(other, 2)]);
+        let items: Vec<u32> = fused.iter().map(|x| x.0).collect();
+        assert_eq!(items.len(), 4, "2 main + quota 2");
+        assert_eq!(items[0], 2, "in both lists: highest fused score");
+        assert!(items.contains(&3) && items.contains(&4) && !items.contains(&5));
     }
 }

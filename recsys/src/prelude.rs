@@ -16,4 +16,5 @@ pub use crate::plot::{Chart, Scale};
 pub use crate::report::{Comparison, Leaderboard, Report};
 pub use crate::split::{Candidates, NegativeSampler, Order, Split, SplitData};
 pub use crate::stages::{DiversityKernel, KeepOrder, Mmr, Rerank, Reranker};
+pub use crate::tune::{best_by, grid};
 pub use crate::{Error, Result};

@@ -94,6 +94,12 @@ impl Report {
         }
     }
 
+    /// The same report under another system name (e.g. a grid setting).
+    pub fn named(mut self, name: impl Into<String>) -> Report {
+        self.model = name.into();
+        self
+    }
+
     /// Mean of a metric by name (`NDCG@10`).
     pub fn get(&self, metric: &str) -> Option<f64> {
         self.metric(metric).map(|m| m.mean)

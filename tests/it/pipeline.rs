@@ -163,3 +163,21 @@ fn personalised_toy_model_beats_popularity() {
     let ndcg = c.rows.iter().find(|r| r.0 == "NDCG@10").unwrap();
     assert!(ndcg.3.p_value < 0.05);
 }
+
+#[test]
+fn fused_recall_pools_both_sources() {
+    let r = Pipeline::from_interactions(synthetic())
+        .recall(ItemCF::default())
+        .recall_pool(5)
+        .recall_also(UserCF::default(), 5)
+        .rank(Popularity::default())
+        .evaluate()
+        .unwrap();
+    assert_eq!(r.stages[0].model, "itemcf + usercf");
+    assert_eq!(r.stages[0].output_size, 10);
+    assert!(
+        r.model.starts_with("(itemcf + usercf) → popularity"),
+        "{}",
+        r.model
+    );
+}

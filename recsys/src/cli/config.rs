@@ -35,6 +35,9 @@ pub struct RunConfig {
     #[serde(default)]
     pub protocol: Protocol,
     pub recall: StageConfig,
+    /// More recall sources fused into the pool (`pool` = quota).
+    #[serde(default)]
+    pub extra_recall: Vec<StageConfig>,
     pub rank: Option<StageConfig>,
     pub rerank: Option<StageConfig>,
     #[serde(default)]
@@ -217,6 +220,15 @@ impl RunConfig {
         )?);
         if let Some(n) = self.recall.pool {
             p = p.recall_pool(n);
+        }
+        for e in &self.extra_recall {
+            let quota = e.pool.ok_or_else(|| {
+                Error::Config(format!(
+                    "extra_recall {}: needs `pool` (its quota)",
+                    e.model
+                ))
+            })?;
+            p = p.recall_also_boxed(model_from_name(&e.model, &params_of(e))?, quota);
         }
         if let Some(r) = &self.rank {
             p = p.rank_boxed(model_from_name(&r.model, &params_of(r))?);
