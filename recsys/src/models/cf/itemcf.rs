@@ -5,11 +5,9 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use super::content::ContentProfiles;
-use super::knn::{Csr, KnnSpec, SparseSim, all_pairs_knn, keep_top_k};
-use super::{
-    Feedback, Similarity, Weighting, parse_feedback, parse_similarity, parse_weighting,
-    similarity_name, weighting_name,
-};
+use super::knn::{Csr, SparseSim, keep_top_k};
+use super::neighbourhood::{Neighbourhood, NormBy, PARAMS, aggregate};
+use super::{Feedback, Similarity, Weighting};
 use crate::data::Interactions;
 use crate::models::{Fit, Scorer, parse_param, unknown_param};
 use crate::{Error, Result};
@@ -35,12 +33,7 @@ pub struct TimeDecay {
 /// ```
 #[derive(Debug, Clone)]
 pub struct ItemCF {
-    k: usize,
-    similarity: Similarity,
-    weighting: Weighting,
-    shrinkage: f32,
-    feedback: Feedback,
-    normalize: bool,
+    nb: Neighbourhood,
     time_decay: Option<TimeDecay>,
     content: Option<Arc<ContentProfiles>>,
 }
@@ -48,12 +41,7 @@ pub struct ItemCF {
 impl Default for ItemCF {
     fn default() -> Self {
         ItemCF {
-            k: 100,
-            similarity: Similarity::Cosine,
-            weighting: Weighting::None,
-            shrinkage: 0.0,
-            feedback: Feedback::Binary,
-            normalize: false,
+            nb: Neighbourhood::with_k(100),
             time_decay: None,
             content: None,
         }
@@ -68,13 +56,13 @@ impl ItemCF {
 
     /// Neighbours kept per item. Defaults to 100; must be ≥ 1.
     pub fn k(mut self, k: usize) -> Self {
-        self.k = k;
+        self.nb.k = k;
         self
     }
 
     /// Item–item similarity. Defaults to [`Similarity::Cosine`].
     pub fn similarity(mut self, s: Similarity) -> Self {
-        self.similarity = s;
+        self.nb.similarity = s;
         self
     }
 
@@ -82,27 +70,27 @@ impl ItemCF {
     /// terms). Defaults to [`Weighting::None`]. BM25 with
     /// [`Similarity::Dot`] is implicit's `BM25Recommender`.
     pub fn weighting(mut self, w: Weighting) -> Self {
-        self.weighting = w;
+        self.nb.weighting = w;
         self
     }
 
     /// Shrinkage λ: similarities are multiplied by `n/(n+λ)`, `n` = number of
     /// co-interacting users. Defaults to 0 (off); must be ≥ 0.
     pub fn shrinkage(mut self, lambda: f32) -> Self {
-        self.shrinkage = lambda;
+        self.nb.shrinkage = lambda;
         self
     }
 
     /// Binary (implicit) or rating (explicit) values. Defaults to binary.
     pub fn feedback(mut self, f: Feedback) -> Self {
-        self.feedback = f;
+        self.nb.feedback = f;
         self
     }
 
     /// Divide each score by the sum of the similarities that produced it (a
     /// weighted average, for rating prediction). Defaults to false.
     pub fn normalize(mut self, yes: bool) -> Self {
-        self.normalize = yes;
+        self.nb.normalize = yes;
         self
     }
 
@@ -120,24 +108,9 @@ impl ItemCF {
         self
     }
 
-    fn check(&self, train: &Interactions) -> Result<()> {
-        if self.k == 0 {
-            return Err(Error::param("k", "must be at least 1"));
-        }
-        if !(self.shrinkage >= 0.0) {
-            return Err(Error::param("shrinkage", "must be ≥ 0"));
-        }
-        if let Weighting::Bm25 { k1, b } = self.weighting {
-            if !(k1 >= 0.0) || !(0.0..=1.0).contains(&b) {
-                return Err(Error::param("weighting", "BM25 needs k1 ≥ 0 and 0 ≤ b ≤ 1"));
-            }
-        }
-        if self.feedback == Feedback::Ratings && train.ratings().is_none() {
-            return Err(Error::param(
-                "feedback",
-                "ratings requested but the data has no rating column",
-            ));
-        }
+    /// Computes the item–item similarity and keeps the training matrix.
+    pub fn fit(&self, train: &Interactions) -> Result<ItemCFModel> {
+        self.nb.check(train)?;
         if let Some(d) = self.time_decay {
             if train.timestamps().is_none() {
                 return Err(Error::param("time_decay", "needs timestamps"));
@@ -149,63 +122,24 @@ impl ItemCF {
                 ));
             }
         }
-        let centred = self.feedback == Feedback::Ratings
-            && matches!(
-                self.similarity,
-                Similarity::Pearson | Similarity::AdjustedCosine
-            );
-        if centred && self.weighting != Weighting::None {
-            return Err(Error::param(
-                "weighting",
-                "cannot weight mean-centred ratings (Pearson / adjusted cosine)",
-            ));
-        }
-        Ok(())
-    }
-
-    /// Computes the item–item similarity and keeps the training matrix.
-    pub fn fit(&self, train: &Interactions) -> Result<ItemCFModel> {
-        self.check(train)?;
-        let n_items = train.n_items();
-        let values = |m: &sprs::CsMat<f32>, rows, cols| {
-            let mut c = Csr::from_sprs(m, rows, cols);
-            if self.feedback == Feedback::Binary {
-                c.data.iter_mut().for_each(|x| *x = 1.0);
-            }
-            c
-        };
-        let user_items = values(train.csr(), train.n_users(), n_items);
+        let user_items = self
+            .nb
+            .values(train.csr(), train.n_users(), train.n_items());
         let sim = if let Some(p) = &self.content {
-            p.item_knn(train.items(), self.k)?
+            p.item_knn(train.items(), self.nb.k)?
         } else if let Some(d) = self.time_decay {
-            decayed_knn(train, self.k, d, self.shrinkage)
+            decayed_knn(train, self.nb.k, d, self.nb.shrinkage)
         } else {
-            let mut a = values(train.csc(), n_items, train.n_users());
-            let centred = self.feedback == Feedback::Ratings;
-            match self.similarity {
-                Similarity::Pearson if centred => a.center_rows(),
-                Similarity::AdjustedCosine if centred => a.center_cols(),
-                _ => {}
-            }
-            a.weight(self.weighting);
-            let at = a.transpose();
-            all_pairs_knn(
-                &a,
-                &at,
-                &KnnSpec {
-                    k: self.k,
-                    similarity: self.similarity,
-                    shrinkage: self.shrinkage,
-                    centred,
-                    n_features: train.n_users(),
-                },
+            self.nb.similarities(
+                self.nb
+                    .values(train.csc(), train.n_items(), train.n_users()),
             )
         };
         Ok(ItemCFModel {
             train: train.clone(),
             user_items,
             sim,
-            normalize: self.normalize,
+            normalize: self.nb.normalize,
         })
     }
 }
@@ -308,29 +242,12 @@ impl Scorer for ItemCFModel {
         &self.train
     }
     fn score_all(&self, user: u32, out: &mut [f32]) {
-        out.fill(0.0);
-        let mut den = if self.normalize {
-            vec![0f32; out.len()]
-        } else {
-            Vec::new()
-        };
         let (items, vals) = self.user_items.row(user as usize);
-        for (&i, &r) in items.iter().zip(vals) {
+        let rows = items.iter().zip(vals).map(|(&i, &r)| {
             let (nb, sims) = self.sim.row(i);
-            for (&j, &s) in nb.iter().zip(sims) {
-                out[j as usize] += r * s;
-                if self.normalize {
-                    den[j as usize] += s.abs();
-                }
-            }
-        }
-        if self.normalize {
-            for (o, d) in out.iter_mut().zip(den) {
-                if d > 0.0 {
-                    *o /= d;
-                }
-            }
-        }
+            (nb, sims, r)
+        });
+        aggregate(rows, out, self.normalize.then_some(NormBy::Entries));
     }
 }
 
@@ -339,22 +256,7 @@ impl Fit for ItemCF {
         "itemcf".into()
     }
     fn params(&self) -> Vec<(String, String)> {
-        let mut p = vec![
-            ("k".into(), self.k.to_string()),
-            ("similarity".into(), similarity_name(self.similarity).into()),
-            ("weighting".into(), weighting_name(self.weighting)),
-            ("shrinkage".into(), self.shrinkage.to_string()),
-        ];
-        if let Weighting::Bm25 { k1, b } = self.weighting {
-            p.push(("k1".into(), k1.to_string()));
-            p.push(("b".into(), b.to_string()));
-        }
-        if self.feedback == Feedback::Ratings {
-            p.push(("feedback".into(), "ratings".into()));
-        }
-        if self.normalize {
-            p.push(("normalize".into(), "true".into()));
-        }
+        let mut p = self.nb.params();
         if let Some(d) = self.time_decay {
             p.push(("window_days".into(), d.window_days.to_string()));
             p.push(("half_life_days".into(), d.half_life_days.to_string()));
@@ -365,33 +267,14 @@ impl Fit for ItemCF {
         p
     }
     fn set_param(&mut self, key: &str, value: &str) -> Result<()> {
-        let (k1, b) = match self.weighting {
-            Weighting::Bm25 { k1, b } => (k1, b),
-            _ => (1.2, 0.75),
-        };
+        if self.nb.set_param(key, value)? {
+            return Ok(());
+        }
         let decay = self.time_decay.unwrap_or(TimeDecay {
             window_days: 30.0,
             half_life_days: 7.0,
         });
         match key {
-            "k" => self.k = parse_param(key, value)?,
-            "similarity" => self.similarity = parse_similarity(value)?,
-            "weighting" => self.weighting = parse_weighting(value, k1, b)?,
-            "k1" => {
-                self.weighting = Weighting::Bm25 {
-                    k1: parse_param(key, value)?,
-                    b,
-                }
-            }
-            "b" => {
-                self.weighting = Weighting::Bm25 {
-                    k1,
-                    b: parse_param(key, value)?,
-                }
-            }
-            "shrinkage" => self.shrinkage = parse_param(key, value)?,
-            "feedback" => self.feedback = parse_feedback(value)?,
-            "normalize" => self.normalize = parse_param(key, value)?,
             "window_days" => {
                 self.time_decay = Some(TimeDecay {
                     window_days: parse_param(key, value)?,
@@ -405,22 +288,12 @@ impl Fit for ItemCF {
                 })
             }
             _ => {
-                return Err(unknown_param(
-                    "itemcf",
-                    key,
-                    &[
-                        "k",
-                        "similarity",
-                        "weighting",
-                        "k1",
-                        "b",
-                        "shrinkage",
-                        "feedback",
-                        "normalize",
-                        "window_days",
-                        "half_life_days",
-                    ],
-                ));
+                let known: Vec<&str> = PARAMS
+                    .iter()
+                    .copied()
+                    .chain(["window_days", "half_life_days"])
+                    .collect();
+                return Err(unknown_param("itemcf", key, &known));
             }
         }
         Ok(())

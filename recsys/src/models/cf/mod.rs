@@ -5,6 +5,7 @@
 mod content;
 mod itemcf;
 mod knn;
+mod neighbourhood;
 pub(crate) mod knn_csr {
     pub(crate) use super::knn::Csr;
 }

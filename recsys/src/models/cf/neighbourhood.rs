@@ -1,0 +1,202 @@
+//! What ItemCF and UserCF share: the neighbourhood settings, their checks
+//! and text form, the similarity computation and the score aggregation.
+
+use super::knn::{Csr, KnnSpec, SparseSim, all_pairs_knn};
+use super::{
+    Feedback, Similarity, Weighting, parse_feedback, parse_similarity, parse_weighting,
+    similarity_name, weighting_name,
+};
+use crate::data::Interactions;
+use crate::models::parse_param;
+use crate::{Error, Result};
+
+/// Neighbourhood settings (see the builders of ItemCF and UserCF).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Neighbourhood {
+    pub k: usize,
+    pub similarity: Similarity,
+    pub weighting: Weighting,
+    pub shrinkage: f32,
+    pub feedback: Feedback,
+    pub normalize: bool,
+}
+
+/// Parameter names every neighbourhood model accepts.
+pub(crate) const PARAMS: [&str; 8] = [
+    "k",
+    "similarity",
+    "weighting",
+    "k1",
+    "b",
+    "shrinkage",
+    "feedback",
+    "normalize",
+];
+
+impl Neighbourhood {
+    pub fn with_k(k: usize) -> Self {
+        Neighbourhood {
+            k,
+            similarity: Similarity::Cosine,
+            weighting: Weighting::None,
+            shrinkage: 0.0,
+            feedback: Feedback::Binary,
+            normalize: false,
+        }
+    }
+
+    fn centred(&self) -> bool {
+        self.feedback == Feedback::Ratings
+            && matches!(
+                self.similarity,
+                Similarity::Pearson | Similarity::AdjustedCosine
+            )
+    }
+
+    pub fn check(&self, train: &Interactions) -> Result<()> {
+        if self.k == 0 {
+            return Err(Error::param("k", "must be at least 1"));
+        }
+        if !(self.shrinkage >= 0.0) {
+            return Err(Error::param("shrinkage", "must be ≥ 0"));
+        }
+        if let Weighting::Bm25 { k1, b } = self.weighting {
+            if !(k1 >= 0.0) || !(0.0..=1.0).contains(&b) {
+                return Err(Error::param("weighting", "BM25 needs k1 ≥ 0 and 0 ≤ b ≤ 1"));
+            }
+        }
+        if self.feedback == Feedback::Ratings && train.ratings().is_none() {
+            return Err(Error::param(
+                "feedback",
+                "ratings requested but the data has no rating column",
+            ));
+        }
+        if self.centred() && self.weighting != Weighting::None {
+            return Err(Error::param(
+                "weighting",
+                "cannot weight mean-centred ratings (Pearson / adjusted cosine)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The values the model uses (1 for binary feedback) of a sparse view.
+    pub fn values(&self, m: &sprs::CsMat<f32>, rows: usize, cols: usize) -> Csr {
+        let mut c = Csr::from_sprs(m, rows, cols);
+        if self.feedback == Feedback::Binary {
+            c.data.iter_mut().for_each(|x| *x = 1.0);
+        }
+        c
+    }
+
+    /// Top-k similarities between the rows of `a` (entities × features):
+    /// centring, weighting, then the all-pairs computation.
+    pub fn similarities(&self, mut a: Csr) -> SparseSim {
+        let centred = self.centred();
+        match self.similarity {
+            Similarity::Pearson if centred => a.center_rows(),
+            Similarity::AdjustedCosine if centred => a.center_cols(),
+            _ => {}
+        }
+        a.weight(self.weighting);
+        let spec = KnnSpec {
+            k: self.k,
+            similarity: self.similarity,
+            shrinkage: self.shrinkage,
+            centred,
+            n_features: a.n_cols,
+        };
+        all_pairs_knn(&a, &a.transpose(), &spec)
+    }
+
+    pub fn params(&self) -> Vec<(String, String)> {
+        let mut p = vec![
+            ("k".into(), self.k.to_string()),
+            ("similarity".into(), similarity_name(self.similarity).into()),
+            ("weighting".into(), weighting_name(self.weighting)),
+            ("shrinkage".into(), self.shrinkage.to_string()),
+        ];
+        if let Weighting::Bm25 { k1, b } = self.weighting {
+            p.push(("k1".into(), k1.to_string()));
+            p.push(("b".into(), b.to_string()));
+        }
+        if self.feedback == Feedback::Ratings {
+            p.push(("feedback".into(), "ratings".into()));
+        }
+        if self.normalize {
+            p.push(("normalize".into(), "true".into()));
+        }
+        p
+    }
+
+    /// Sets a shared parameter; `Ok(false)` when `key` is not one of them.
+    pub fn set_param(&mut self, key: &str, value: &str) -> Result<bool> {
+        let (k1, b) = match self.weighting {
+            Weighting::Bm25 { k1, b } => (k1, b),
+            _ => (1.2, 0.75),
+        };
+        match key {
+            "k" => self.k = parse_param(key, value)?,
+            "similarity" => self.similarity = parse_similarity(value)?,
+            "weighting" => self.weighting = parse_weighting(value, k1, b)?,
+            "k1" => {
+                self.weighting = Weighting::Bm25 {
+                    k1: parse_param(key, value)?,
+                    b,
+                }
+            }
+            "b" => {
+                self.weighting = Weighting::Bm25 {
+                    k1,
+                    b: parse_param(key, value)?,
+                }
+            }
+            "shrinkage" => self.shrinkage = parse_param(key, value)?,
+            "feedback" => self.feedback = parse_feedback(value)?,
+            "normalize" => self.normalize = parse_param(key, value)?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+/// What a normalised score is divided by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NormBy {
+    /// Σ |s_j| of the entries that reached item j (ItemCF: similarities).
+    Entries,
+    /// Σ |w| of the rows that reached item j (UserCF: neighbour similarities).
+    RowWeights,
+}
+
+/// `out[j] = Σ w · s_j` over `(indices, values s, row weight w)` rows; with
+/// `norm`, divided by the sum of what [`NormBy`] names over the contributions.
+pub(crate) fn aggregate<'a>(
+    rows: impl Iterator<Item = (&'a [u32], &'a [f32], f32)>,
+    out: &mut [f32],
+    norm: Option<NormBy>,
+) {
+    out.fill(0.0);
+    let mut den = if norm.is_some() {
+        vec![0f32; out.len()]
+    } else {
+        Vec::new()
+    };
+    for (idx, vals, w) in rows {
+        for (&j, &s) in idx.iter().zip(vals) {
+            out[j as usize] += w * s;
+            match norm {
+                Some(NormBy::Entries) => den[j as usize] += s.abs(),
+                Some(NormBy::RowWeights) => den[j as usize] += w.abs(),
+                None => {}
+            }
+        }
+    }
+    if norm.is_some() {
+        for (o, d) in out.iter_mut().zip(den) {
+            if d > 0.0 {
+                *o /= d;
+            }
+        }
+    }
+}
