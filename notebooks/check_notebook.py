@@ -13,6 +13,7 @@ nb = json.load(open(path))
 problems = []
 plotly_loaded = False
 charts = 0
+chart_ids = set()
 for n, cell in enumerate(nb["cells"]):
     if cell["cell_type"] != "code" or not "".join(cell["source"]).strip():
         continue
@@ -26,6 +27,11 @@ for n, cell in enumerate(nb["cells"]):
             if not plotly_loaded and "window.Plotly" in html and len(html) > 1_000_000:
                 plotly_loaded = True
             charts += 1
+            import re
+            for div in re.findall(r'<div id="([^"]+)"', html):
+                if div in chart_ids:
+                    problems.append(f"cell {n}: chart id {div} repeats (charts would overwrite each other)")
+                chart_ids.add(div)
             if not plotly_loaded:
                 problems.append(f"cell {n}: chart before plotly.js was embedded")
         if 'src="http' in html and "<script" in html.split('src="http')[0][-40:]:

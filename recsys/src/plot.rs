@@ -97,8 +97,13 @@ impl Chart {
     /// Jupyter display (called by evcxr).
     pub fn evcxr_display(&self) {
         let first = take_first_chart();
+        // Unique across cells: evcxr gives every cell its own copy of this
+        // crate's statics, so the counter alone would repeat.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
         let id = format!(
-            "recsys-chart-{}-{}",
+            "recsys-chart-{}-{nanos}-{}",
             std::process::id(),
             NEXT_ID.fetch_add(1, Ordering::SeqCst)
         );
