@@ -7,6 +7,7 @@ pub use crate::data::{
 };
 pub use crate::eval::Protocol;
 pub use crate::models::cf::{ContentProfiles, Feedback, Similarity, TimeDecay, Weighting};
+pub use crate::models::mf::{Als, Bpr, FactorModel, NegativeSampling};
 pub use crate::models::{
     Fit, ItemCF, ItemCFModel, Popularity, PopularityModel, Random, RandomModel, Scorer, UserCF,
     UserCFModel, model_from_name,

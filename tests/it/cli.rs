@@ -126,3 +126,31 @@ fn evaluate_errors_are_clear_and_exit_2() {
         stderr(&o)
     );
 }
+
+#[test]
+fn multi_stage_configs_of_the_documents_run() {
+    let Some(_) = data_dir() else { return };
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let dir = temp_dir("cli-multistage");
+    for cfg in [
+        "ml100k_itemcf_bpr",
+        "ml100k_usercf_als",
+        "ml100k_cf_fusion_mmr",
+    ] {
+        let json = dir.join(format!("{cfg}.json"));
+        let o = recsys(&[
+            "run",
+            &format!("{root}/configs/{cfg}.toml"),
+            "--json",
+            json.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{cfg}: {}", stderr(&o));
+        let r = recsys::Report::load_json(&json).unwrap();
+        assert!(r.stages.len() >= 2, "{cfg}");
+        assert!(
+            r.get("NDCG@10").unwrap() > 0.15,
+            "{cfg}: {}",
+            r.get("NDCG@10").unwrap()
+        );
+    }
+}

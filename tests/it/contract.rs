@@ -236,3 +236,49 @@ fn content_profiles_give_item_similarity() {
     assert!(mmr.similarity(a, b) > 0.3);
     assert!(ContentProfiles::from_features(&f, &["nope"]).is_err());
 }
+
+#[test]
+fn factor_models_pass_the_personalised_contract() {
+    passes(&Als::params().factors(8).iterations(10), true);
+    passes(&Bpr::params().factors(8).epochs(60), true);
+    passes(
+        &Bpr::params()
+            .factors(8)
+            .epochs(60)
+            .sampling(NegativeSampling::Popularity),
+        true,
+    );
+}
+
+#[test]
+fn factor_models_are_seeded_and_learn() {
+    let (train, _) = contract::checkerboard(30, 30);
+    let a = Bpr::params()
+        .factors(8)
+        .epochs(30)
+        .verbose(true)
+        .fit(&train)
+        .unwrap();
+    let b = Bpr::params().factors(8).epochs(30).fit(&train).unwrap();
+    assert_eq!(a.recommend(1, 5, true), b.recommend(1, 5, true));
+    let h = a.history();
+    assert_eq!(h.len(), 30);
+    assert!(h[29] < h[0], "BPR loss falls: {} -> {}", h[0], h[29]);
+    let als = Als::params()
+        .factors(8)
+        .iterations(8)
+        .verbose(true)
+        .fit(&train)
+        .unwrap();
+    let l = als.history();
+    assert!(
+        l.windows(2).all(|w| w[1] <= w[0] * 1.001),
+        "ALS loss never rises: {l:?}"
+    );
+    assert!(
+        als.similar_items(0, 3).iter().all(|(j, _)| j % 2 == 0),
+        "same-parity items are similar"
+    );
+    assert!(Als::params().factors(0).fit(&train).is_err());
+    assert!(Bpr::params().learning_rate(0.0).fit(&train).is_err());
+}

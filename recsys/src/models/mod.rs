@@ -9,9 +9,11 @@
 mod baseline;
 pub mod cf;
 pub mod contract;
+pub mod mf;
 
 pub use baseline::{Popularity, PopularityModel, Random, RandomModel};
 pub use cf::{ItemCF, ItemCFModel, UserCF, UserCFModel};
+pub use mf::{Als, Bpr, FactorModel};
 
 use crate::data::Interactions;
 use crate::metrics::ranking::top_k_indices;
@@ -75,7 +77,7 @@ pub trait Scorer: Send + Sync {
 }
 
 /// Models reachable by name from the CLI and configs.
-pub const MODEL_NAMES: [&str; 4] = ["popularity", "random", "itemcf", "usercf"];
+pub const MODEL_NAMES: [&str; 6] = ["popularity", "random", "itemcf", "usercf", "als", "bpr"];
 
 /// Builds a model from its name and `key=value` parameters.
 pub fn model_from_name(name: &str, params: &[(String, String)]) -> Result<Box<dyn Fit>> {
@@ -84,6 +86,8 @@ pub fn model_from_name(name: &str, params: &[(String, String)]) -> Result<Box<dy
         "random" => Box::new(Random::default()),
         "itemcf" | "itemknn" => Box::new(ItemCF::default()),
         "usercf" | "userknn" => Box::new(UserCF::default()),
+        "als" => Box::new(Als::default()),
+        "bpr" => Box::new(Bpr::default()),
         other => {
             return Err(Error::Config(format!(
                 "unknown model {other:?}; known models: {}",
