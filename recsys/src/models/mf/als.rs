@@ -265,19 +265,19 @@ fn solve_side_exact(c: &Csr, x: &mut [f32], y: &[f32], f: usize, reg: f32) {
 
 /// `Yᵀ Y + λ I` (f × f, row-major).
 fn gram(y: &[f32], f: usize, reg: f32) -> Vec<f32> {
+    // One SIMD matrix product (faer), blocks of rows summed in parallel.
     let mut g = y
-        .par_chunks(f * 256)
+        .par_chunks(f * 1024)
         .map(|block| {
-            let mut g = vec![0f32; f * f];
-            for row in block.chunks(f) {
-                for a in 0..f {
-                    let ra = row[a];
-                    for b in a..f {
-                        g[a * f + b] += ra * row[b];
-                    }
+            let m = faer::MatRef::from_row_major_slice(block, block.len() / f, f);
+            let p = m.transpose() * m;
+            let mut out = vec![0f32; f * f];
+            for a in 0..f {
+                for b in 0..f {
+                    out[a * f + b] = p[(a, b)];
                 }
             }
-            g
+            out
         })
         .reduce(
             || vec![0f32; f * f],
@@ -287,9 +287,6 @@ fn gram(y: &[f32], f: usize, reg: f32) -> Vec<f32> {
             },
         );
     for a in 0..f {
-        for b in 0..a {
-            g[a * f + b] = g[b * f + a];
-        }
         g[a * f + a] += reg;
     }
     g
@@ -319,7 +316,7 @@ fn solve_side(c: &Csr, x: &mut [f32], y: &[f32], f: usize, reg: f32, cg_steps: u
                 unsafe { cg_row_avx2(&yty, &rows, xu, r, p, ap, w, cg_steps) };
                 return;
             }
-            cg_row::<Plain>(&yty, &rows, xu, r, p, ap, w, cg_steps);
+            cg_row::<Plain, 0>(&yty, &rows, xu, r, p, ap, w, cg_steps);
         },
     );
 }
@@ -346,14 +343,20 @@ unsafe fn cg_row_avx2(
     w: &mut Vec<f32>,
     cg_steps: usize,
 ) {
-    cg_row::<Fused>(yty, rows, xu, r, p, ap, w, cg_steps)
+    // Common factor counts get their own build (constant loop bounds unroll).
+    match rows.f {
+        32 => cg_row::<Fused, 32>(yty, rows, xu, r, p, ap, w, cg_steps),
+        64 => cg_row::<Fused, 64>(yty, rows, xu, r, p, ap, w, cg_steps),
+        128 => cg_row::<Fused, 128>(yty, rows, xu, r, p, ap, w, cg_steps),
+        _ => cg_row::<Fused, 0>(yty, rows, xu, r, p, ap, w, cg_steps),
+    }
 }
 
 /// Conjugate-gradient steps on one row's normal equations
 /// `(YᵀY + λI + Σ_i (c_i − 1) y_i y_iᵀ) x = Σ_i c_i y_i`, warm-started at `xu`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn cg_row<M: MulAdd>(
+fn cg_row<M: MulAdd, const F: usize>(
     yty: &[f32],
     rows: &Rows,
     xu: &mut [f32],
@@ -363,7 +366,9 @@ fn cg_row<M: MulAdd>(
     w: &mut Vec<f32>,
     cg_steps: usize,
 ) {
-    let f = rows.f;
+    // F > 0: the factor count is a compile-time constant.
+    let f = if F > 0 { F } else { rows.f };
+    let (xu, r, p, ap) = (&mut xu[..f], &mut r[..f], &mut p[..f], &mut ap[..f]);
     // r = Yᵀ C_u p_u − (Yᵀ C_u Y + λI) x_u, without forming Yᵀ C_u Y
     matvec_inline::<M>(yty, xu, r);
     for v in r.iter_mut() {
