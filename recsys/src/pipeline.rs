@@ -28,6 +28,9 @@ struct Prepared {
     dataset: String,
     train: Interactions,
     heldout: Option<Interactions>,
+    /// The split's validation part when the test part is scored (iterative
+    /// models validate and early-stop on it).
+    validation: Option<Interactions>,
     mask: Interactions,
     candidates: Option<Candidates>,
 }
@@ -147,6 +150,12 @@ impl Pipeline {
     /// Leave-one-out by time.
     pub fn split_loo(self) -> Self {
         self.split(Split::loo())
+    }
+
+    /// Rating prediction (RMSE, MAE on the held-out ratings) instead of
+    /// ranking: for explicit models such as [`crate::models::Svd`].
+    pub fn rating(self) -> Self {
+        self.protocol(Protocol::Rating)
     }
 
     /// The protocol. Defaults to [`Protocol::FullRanking`].
@@ -286,6 +295,7 @@ impl Pipeline {
             Split::UserRatio { test, .. } => format!("per-user ratio (test {test})"),
             Split::GlobalTime { test, .. } => format!("global time (test {test})"),
             Split::Random { test, .. } => format!("random (test {test})"),
+            Split::Stratified { train, by, .. } => format!("stratified by {by:?} (train {train})").to_lowercase(),
             Split::Predefined { .. } => "predefined files".into(),
             #[allow(unreachable_patterns)]
             _ => "custom".into(),
@@ -294,6 +304,7 @@ impl Pipeline {
             (_, Some(_)) => "sampled (candidates file)".to_string(),
             (Protocol::FullRanking, _) => "full ranking".into(),
             (Protocol::Sampled { negatives, .. }, _) => format!("sampled 1+{negatives}"),
+            (Protocol::Rating, _) => "rating prediction".into(),
         };
         let on = if self.on == EvalOn::Validation {
             ", validation"
@@ -314,6 +325,7 @@ impl Pipeline {
                 dataset: path.display().to_string(),
                 mask: train.clone(),
                 heldout: None,
+                validation: None,
                 train,
                 candidates: Some(candidates),
             });
@@ -362,9 +374,14 @@ impl Pipeline {
             }
             _ => None,
         };
+        let validation = match self.on {
+            EvalOn::Test => split.val.clone(),
+            EvalOn::Validation => None,
+        };
         Ok(Prepared {
             dataset,
             train,
+            validation,
             heldout: Some(heldout),
             mask,
             candidates,
@@ -381,9 +398,11 @@ impl Pipeline {
             dataset,
             train,
             heldout,
+            validation,
             mask,
             candidates,
         } = self.prepare()?;
+        let validation = validation.as_ref();
         let k_final = self.ks.iter().copied().max().unwrap_or(10);
         let mut stages = Vec::new();
         let mut params = Vec::new();
@@ -391,7 +410,7 @@ impl Pipeline {
         let mut fit_total = 0.0;
 
         let t = Instant::now();
-        let recall = recall_model.fit_scorer(&train)?;
+        let recall = recall_model.fit_scorer_validated(&train, validation)?;
         let recall_fit = t.elapsed().as_secs_f64();
         fit_total += recall_fit;
         names.push(recall_model.name());
@@ -404,7 +423,7 @@ impl Pipeline {
         let mut extra = Vec::new();
         for (m, quota) in &self.extra_recall {
             let t = Instant::now();
-            let s = m.fit_scorer(&train)?;
+            let s = m.fit_scorer_validated(&train, validation)?;
             fit_total += t.elapsed().as_secs_f64();
             names.push(m.name());
             params.extend(
@@ -417,7 +436,7 @@ impl Pipeline {
         let rank = match &self.rank {
             Some((m, pool)) => {
                 let t = Instant::now();
-                let s = m.fit_scorer(&train)?;
+                let s = m.fit_scorer_validated(&train, validation)?;
                 let secs = t.elapsed().as_secs_f64();
                 fit_total += secs;
                 names.push(m.name());
@@ -460,6 +479,25 @@ impl Pipeline {
             names.join(" → ")
         };
 
+        if self.protocol == Protocol::Rating {
+            let heldout = heldout.expect("rating prediction has a held-out part");
+            let scorer: &dyn Scorer = rank.as_ref().map_or(recall.as_ref(), |r| r.0.as_ref());
+            let t = Instant::now();
+            let series = eval::rating_metrics(scorer, &heldout, self.seed)?;
+            let run = t.elapsed().as_secs_f64();
+            return Ok(Report::from_series(
+                model_name,
+                params,
+                dataset,
+                self.describe(),
+                Vec::new(),
+                series,
+                stages,
+                fit_total,
+                run,
+                self.seed,
+            ));
+        }
         if let Some(candidates) = candidates {
             // The last scoring stage scores the candidates; re-ranking does not
             // apply to a fixed candidate set.

@@ -7,7 +7,11 @@ pub use crate::data::{
 };
 pub use crate::eval::Protocol;
 pub use crate::models::cf::{ContentProfiles, Feedback, Similarity, TimeDecay, Weighting};
-pub use crate::models::mf::{Als, Bpr, FactorModel, NegativeSampling};
+pub use crate::models::mf::{
+    Als, AlsSolver, Bpr, Ease, EaseModel, FactorModel, NegativeSampling, Svd, SvdModel,
+};
+pub use crate::models::retrieval::{AnnIndex, AnnParams, AnnRecall};
+pub use crate::models::training::{EpochLog, LearningCurve};
 pub use crate::models::{
     Fit, ItemCF, ItemCFModel, Popularity, PopularityModel, Random, RandomModel, Scorer, UserCF,
     UserCFModel, model_from_name,
@@ -15,7 +19,7 @@ pub use crate::models::{
 pub use crate::pipeline::{DataSource, EvalOn, Pipeline};
 pub use crate::plot::{Chart, Scale};
 pub use crate::report::{Comparison, Leaderboard, Report};
-pub use crate::split::{Candidates, NegativeSampler, Order, Split, SplitData};
+pub use crate::split::{Candidates, Group, NegativeSampler, Order, Split, SplitData};
 pub use crate::stages::{DiversityKernel, KeepOrder, Mmr, Rerank, Reranker};
 pub use crate::tune::{best_by, grid};
 pub use crate::{Error, Result};

@@ -290,12 +290,15 @@ fn summarize(s: MetricSeries, seed: u64, per_user: &mut BTreeMap<String, Vec<f64
                 ci_high: hi,
             }
         }
-        None => MetricValue {
-            name: s.name,
-            mean: s.value,
-            ci_low: s.value,
-            ci_high: s.value,
-        },
+        None => {
+            let (lo, hi) = s.ci.unwrap_or((s.value, s.value));
+            MetricValue {
+                name: s.name,
+                mean: s.value,
+                ci_low: lo,
+                ci_high: hi,
+            }
+        }
     }
 }
 

@@ -76,10 +76,10 @@ fn evaluate_errors_are_clear_and_exit_2() {
         stderr(&o)
     );
 
-    let o = recsys(&["evaluate", "--train", t, "--test", s, "--model", "svdpp"]);
+    let o = recsys(&["evaluate", "--train", t, "--test", s, "--model", "lightgcn"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("unknown model \"svdpp\""),
+        stderr(&o).contains("unknown model \"lightgcn\""),
         "{}",
         stderr(&o)
     );

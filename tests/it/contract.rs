@@ -261,7 +261,7 @@ fn factor_models_are_seeded_and_learn() {
         .unwrap();
     let b = Bpr::params().factors(8).epochs(30).fit(&train).unwrap();
     assert_eq!(a.recommend(1, 5, true), b.recommend(1, 5, true));
-    let h = a.history();
+    let h = a.learning_curve().losses();
     assert_eq!(h.len(), 30);
     assert!(h[29] < h[0], "BPR loss falls: {} -> {}", h[0], h[29]);
     let als = Als::params()
@@ -270,7 +270,7 @@ fn factor_models_are_seeded_and_learn() {
         .verbose(true)
         .fit(&train)
         .unwrap();
-    let l = als.history();
+    let l = als.learning_curve().losses();
     assert!(
         l.windows(2).all(|w| w[1] <= w[0] * 1.001),
         "ALS loss never rises: {l:?}"

@@ -47,7 +47,7 @@ enum Command {
         /// Candidates `user item label` (sampled protocol instead of full ranking).
         #[arg(long)]
         candidates: Option<PathBuf>,
-        /// Model name (popularity, random, itemcf, usercf).
+        /// Model name (popularity, random, itemcf, usercf, als, bpr, ease, svd, svdpp).
         #[arg(long)]
         model: String,
         /// Hyper-parameter `key=value`, repeatable.
@@ -65,6 +65,9 @@ enum Command {
         /// Cut-offs, comma separated (e.g. 10 or 5,10,20).
         #[arg(long, default_value = "10", value_delimiter = ',')]
         k: Vec<usize>,
+        /// Score the held-out ratings (RMSE, MAE) instead of ranking (svd, svdpp).
+        #[arg(long, conflicts_with = "candidates")]
+        rating: bool,
         /// Write the report (model, params, metrics, timings) as JSON.
         #[arg(long)]
         json: Option<PathBuf>,
@@ -113,6 +116,7 @@ fn run(cli: Cli) -> Result<()> {
             rerank,
             rerank_params,
             k,
+            rating,
             json,
         } => {
             if k.is_empty() || k.contains(&0) {
@@ -125,6 +129,9 @@ fn run(cli: Cli) -> Result<()> {
                 (None, None) => unreachable!("clap requires --test or --candidates"),
             };
             let mut pipeline = pipeline.recall_boxed(m).ks(&k);
+            if rating {
+                pipeline = pipeline.rating();
+            }
             if let Some(n) = pool {
                 pipeline = pipeline.recall_pool(n);
             }

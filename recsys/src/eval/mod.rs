@@ -21,6 +21,9 @@ pub enum Protocol {
         sampler: NegativeSampler,
         seed: u64,
     },
+    /// Predict each held-out rating (RMSE and MAE with 95 % bootstrap CIs
+    /// over rows); needs ratings.
+    Rating,
 }
 
 impl Default for Protocol {
@@ -47,6 +50,8 @@ pub struct MetricSeries {
     pub name: String,
     pub per_user: Option<Vec<f64>>,
     pub value: f64,
+    /// A 95 % CI of an aggregate value, when one was computed.
+    pub ci: Option<(f64, f64)>,
 }
 
 impl MetricSeries {
@@ -60,6 +65,7 @@ impl MetricSeries {
             name,
             per_user: Some(v),
             value,
+            ci: None,
         }
     }
     pub(crate) fn aggregate(name: String, value: f64) -> Self {
@@ -67,6 +73,15 @@ impl MetricSeries {
             name,
             per_user: None,
             value,
+            ci: None,
+        }
+    }
+    pub(crate) fn aggregate_ci(name: String, value: f64, ci: (f64, f64)) -> Self {
+        MetricSeries {
+            name,
+            per_user: None,
+            value,
+            ci: Some(ci),
         }
     }
 }
@@ -223,4 +238,40 @@ pub fn sampled_metrics(
         ));
     }
     (users, out)
+}
+
+/// RMSE and MAE of `scorer`'s predictions of the held-out ratings, with
+/// percentile-bootstrap CIs over rows (the RMSE CI is the square root of the
+/// MSE's).
+pub fn rating_metrics(
+    scorer: &dyn crate::models::Scorer,
+    heldout: &Interactions,
+    seed: u64,
+) -> crate::Result<Vec<MetricSeries>> {
+    let truth = heldout.ratings().ok_or_else(|| {
+        crate::Error::InvalidData("rating prediction needs ratings in the held-out data".into())
+    })?;
+    let (users, items) = (heldout.user_indices(), heldout.item_indices());
+    let mut pred = vec![0f32; truth.len()];
+    for (r, p) in pred.iter_mut().enumerate() {
+        let mut one = [0f32];
+        scorer.score_items(users[r], &[items[r]], &mut one);
+        *p = one[0];
+    }
+    let sq: Vec<f64> = pred
+        .iter()
+        .zip(truth)
+        .map(|(p, t)| f64::from(p - t).powi(2))
+        .collect();
+    let ab: Vec<f64> = pred
+        .iter()
+        .zip(truth)
+        .map(|(p, t)| f64::from(p - t).abs())
+        .collect();
+    let (mse, lo, hi) = crate::metrics::bootstrap::mean_ci(&sq, crate::metrics::bootstrap::RESAMPLES, seed);
+    let (mae, alo, ahi) = crate::metrics::bootstrap::mean_ci(&ab, crate::metrics::bootstrap::RESAMPLES, seed);
+    Ok(vec![
+        MetricSeries::aggregate_ci("RMSE".into(), mse.sqrt(), (lo.sqrt(), hi.sqrt())),
+        MetricSeries::aggregate_ci("MAE".into(), mae, (alo, ahi)),
+    ])
 }

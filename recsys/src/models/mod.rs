@@ -10,10 +10,15 @@ mod baseline;
 pub mod cf;
 pub mod contract;
 pub mod mf;
+pub mod persist;
+pub mod retrieval;
+pub mod training;
 
 pub use baseline::{Popularity, PopularityModel, Random, RandomModel};
 pub use cf::{ItemCF, ItemCFModel, UserCF, UserCFModel};
-pub use mf::{Als, Bpr, FactorModel};
+pub use retrieval::{AnnIndex, AnnParams, AnnRecall};
+pub use training::{EpochLog, LearningCurve};
+pub use mf::{Als, AlsSolver, Bpr, Ease, EaseModel, FactorModel, Svd, SvdModel};
 
 use crate::data::Interactions;
 use crate::metrics::ranking::top_k_indices;
@@ -30,6 +35,17 @@ pub trait Fit: Send + Sync {
     fn set_param(&mut self, key: &str, value: &str) -> Result<()>;
     /// Checks the hyper-parameters and fits on `train`.
     fn fit_scorer(&self, train: &Interactions) -> Result<Box<dyn Scorer>>;
+    /// Fits with validation interactions available (iterative models use
+    /// them for per-epoch validation NDCG@10 and early stopping; the
+    /// default ignores them).
+    fn fit_scorer_validated(
+        &self,
+        train: &Interactions,
+        validation: Option<&Interactions>,
+    ) -> Result<Box<dyn Scorer>> {
+        let _ = validation;
+        self.fit_scorer(train)
+    }
 }
 
 /// A fitted model that scores items for users. Higher scores are better.
@@ -77,7 +93,17 @@ pub trait Scorer: Send + Sync {
 }
 
 /// Models reachable by name from the CLI and configs.
-pub const MODEL_NAMES: [&str; 6] = ["popularity", "random", "itemcf", "usercf", "als", "bpr"];
+pub const MODEL_NAMES: [&str; 9] = [
+    "popularity",
+    "random",
+    "itemcf",
+    "usercf",
+    "als",
+    "bpr",
+    "ease",
+    "svd",
+    "svdpp",
+];
 
 /// Builds a model from its name and `key=value` parameters.
 pub fn model_from_name(name: &str, params: &[(String, String)]) -> Result<Box<dyn Fit>> {
@@ -88,6 +114,9 @@ pub fn model_from_name(name: &str, params: &[(String, String)]) -> Result<Box<dy
         "usercf" | "userknn" => Box::new(UserCF::default()),
         "als" => Box::new(Als::default()),
         "bpr" => Box::new(Bpr::default()),
+        "ease" => Box::new(Ease::default()),
+        "svd" | "funksvd" | "biasedmf" => Box::new(Svd::params()),
+        "svdpp" | "svd++" => Box::new(Svd::plus_plus()),
         other => {
             return Err(Error::Config(format!(
                 "unknown model {other:?}; known models: {}",

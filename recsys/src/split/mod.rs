@@ -21,6 +21,14 @@ pub enum Order {
     Random { seed: u64 },
 }
 
+/// The grouping of a stratified split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Group {
+    User,
+    Item,
+}
+
 /// How to split interactions. Builders ([`crate::Pipeline`]) keep the enum;
 /// [`Split::apply`] does the work.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -40,6 +48,12 @@ pub enum Split {
     GlobalTime { test: f64, val: f64 },
     /// Rows shuffled globally with a seed, then cut by shares.
     Random { test: f64, val: f64, seed: u64 },
+    /// Per group (user or item), rows shuffled with a seed; the first
+    /// `round_half_even(train·n)` → train, the rest → test. Microsoft
+    /// Recommenders' `python_stratified_split(ratio=train, filter_by=...)`
+    /// (the same row counts; its pandas shuffle is not reproduced row for
+    /// row). ML-100K by item at 0.75: 75,066 / 24,934 rows.
+    Stratified { train: f64, by: Group, seed: u64 },
     /// Read from files (`user item [rating [timestamp]]`, header optional).
     Predefined {
         train: PathBuf,
@@ -96,6 +110,16 @@ fn check_share(name: &str, x: f64) -> Result<()> {
 }
 
 impl Split {
+    /// Microsoft Recommenders' benchmark split: 75 / 25 stratified by item,
+    /// seed 42.
+    pub fn ms_recommenders() -> Split {
+        Split::Stratified {
+            train: 0.75,
+            by: Group::Item,
+            seed: 42,
+        }
+    }
+
     /// Leave-one-out by time, the default evaluation split.
     pub fn loo() -> Split {
         Split::LeaveOneOut { by: Order::Time }
@@ -126,6 +150,12 @@ impl Split {
                 check_share("test", *test)?;
                 check_share("val", *val)?;
                 Ok(ratio::random(data, *test, *val, *seed))
+            }
+            Split::Stratified { train, by, seed } => {
+                if !(*train > 0.0 && *train <= 1.0) {
+                    return Err(Error::param("train", format!("must be in (0, 1], got {train}")));
+                }
+                Ok(ratio::stratified(data, *train, *by, *seed))
             }
             Split::Predefined { train, val, test } => predefined(train, val.as_ref(), test),
         }

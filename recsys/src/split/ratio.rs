@@ -3,7 +3,7 @@
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 
-use super::{Order, SplitData};
+use super::{Group, Order, SplitData};
 use crate::data::Interactions;
 use crate::{Error, Result};
 
@@ -84,5 +84,31 @@ fn cut(data: &Interactions, rows: &[usize], test: f64, val: f64) -> SplitData {
         train: data.select(&rows[..n_train]),
         val: (!val_rows.is_empty()).then(|| data.select(val_rows)),
         test: data.select(&rows[(n_train + n_val).min(n)..]),
+    }
+}
+
+/// Per group, a seeded shuffle; the first `round_half_even(train·n)` rows
+/// → train, the rest → test.
+pub(super) fn stratified(data: &Interactions, train: f64, by: Group, seed: u64) -> SplitData {
+    let (keys, n_groups) = match by {
+        Group::User => (data.user_indices(), data.n_users()),
+        Group::Item => (data.item_indices(), data.n_items()),
+    };
+    let mut groups = vec![Vec::new(); n_groups];
+    for (r, &k) in keys.iter().enumerate() {
+        groups[k as usize].push(r);
+    }
+    let mut rng = Rng::seed_from_u64(seed);
+    let (mut tr, mut te) = (Vec::new(), Vec::new());
+    for rows in &mut groups {
+        rows.shuffle(&mut rng);
+        let n_train = ((rows.len() as f64) * train).round_ties_even() as usize;
+        tr.extend_from_slice(&rows[..n_train.min(rows.len())]);
+        te.extend_from_slice(&rows[n_train.min(rows.len())..]);
+    }
+    SplitData {
+        train: data.select(&tr),
+        val: None,
+        test: data.select(&te),
     }
 }

@@ -5,11 +5,29 @@ use std::time::Instant;
 use rand::{RngExt, SeedableRng};
 use rayon::prelude::*;
 
+use faer::{Mat, Side};
+
 use super::factors::{FactorModel, dot};
+use super::simd::{MulAdd, Plain, axpy, dot_inline};
+#[cfg(target_arch = "x86_64")]
+use super::simd::Fused;
 use crate::data::Interactions;
+use crate::models::training::{Monitor, Validation, Verdict};
 use crate::models::cf::knn_csr::Csr;
 use crate::models::{Fit, Scorer, parse_param, unknown_param};
 use crate::{Error, Result};
+
+/// How ALS solves each user's (item's) normal equations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlsSolver {
+    /// A few conjugate-gradient steps warm-started from the previous factors
+    /// (implicit's solver; `O(nnz·f)` per step).
+    ConjugateGradient { steps: usize },
+    /// The exact solution by Cholesky factorisation of `YᵀC_uY + λI`
+    /// (`O(nnz·f² + f³)` per row; for checking the CG solver).
+    Cholesky,
+}
 
 /// Implicit ALS hyper-parameters (Hu, Koren & Volinsky 2008): minimises
 /// `Σ_{u,i} c_ui (p_ui − x_u·y_i)² + λ(‖X‖² + ‖Y‖²)` with `p_ui = 1` for
@@ -31,9 +49,10 @@ pub struct Als {
     regularization: f32,
     alpha: f32,
     iterations: usize,
-    cg_steps: usize,
+    solver: AlsSolver,
     seed: u64,
     verbose: bool,
+    validation: Validation,
 }
 
 impl Default for Als {
@@ -43,9 +62,10 @@ impl Default for Als {
             regularization: 0.05,
             alpha: 1.0,
             iterations: 15,
-            cg_steps: 3,
+            solver: AlsSolver::ConjugateGradient { steps: 3 },
             seed: 42,
             verbose: false,
+            validation: Validation::default(),
         }
     }
 }
@@ -76,9 +96,28 @@ impl Als {
         self.iterations = n;
         self
     }
-    /// Conjugate-gradient steps per solve. Defaults to 3.
+    /// Conjugate-gradient steps per solve (selects the CG solver). Defaults
+    /// to 3.
     pub fn cg_steps(mut self, n: usize) -> Self {
-        self.cg_steps = n;
+        self.solver = AlsSolver::ConjugateGradient { steps: n };
+        self
+    }
+    /// The solver. Defaults to `ConjugateGradient { steps: 3 }`.
+    pub fn solver(mut self, s: AlsSolver) -> Self {
+        self.solver = s;
+        self
+    }
+    /// With validation data ([`Als::fit_validated`] or a pipeline whose
+    /// split has a validation part): stop after `patience` checks without
+    /// a better validation NDCG@10 and keep the best iteration. Defaults to
+    /// no early stopping.
+    pub fn early_stopping(mut self, patience: usize) -> Self {
+        self.validation.patience = Some(patience.max(1));
+        self
+    }
+    /// Check validation NDCG@10 every `n` iterations. Defaults to 1.
+    pub fn eval_every(mut self, n: usize) -> Self {
+        self.validation.every = n.max(1);
         self
     }
     /// Seed of the initial factors. Defaults to 42.
@@ -86,17 +125,33 @@ impl Als {
         self.seed = s;
         self
     }
-    /// Print one line per iteration (loss, time) and keep the loss curve
-    /// ([`FactorModel::history`]; computing it costs about a third of an
-    /// iteration). Defaults to false.
+    /// Print one line per iteration (loss, validation NDCG@10, time; a bar
+    /// in terminals) and record the loss in the learning curve
+    /// ([`FactorModel::learning_curve`]; computing the loss costs about a
+    /// third of an iteration). Defaults to false.
     pub fn verbose(mut self, v: bool) -> Self {
         self.verbose = v;
         self
     }
 
-    /// Trains the factors on binary (or count) feedback of `train`.
+    /// Trains the factors on the binary feedback of `train`.
     pub fn fit(&self, train: &Interactions) -> Result<FactorModel> {
-        if self.factors == 0 || self.cg_steps == 0 {
+        self.fit_validated(train, None)
+    }
+
+    /// Trains, checking NDCG@10 on `validation` (full ranking, training
+    /// items masked) as configured; under early stopping the model keeps
+    /// the best iteration.
+    pub fn fit_validated(
+        &self,
+        train: &Interactions,
+        validation: Option<&Interactions>,
+    ) -> Result<FactorModel> {
+        let steps = match self.solver {
+            AlsSolver::ConjugateGradient { steps } => steps,
+            AlsSolver::Cholesky => 1,
+        };
+        if self.factors == 0 || steps == 0 {
             return Err(Error::param("factors", "factors and cg_steps must be ≥ 1"));
         }
         if !(self.regularization >= 0.0 && self.alpha >= 0.0) {
@@ -120,21 +175,37 @@ impl Als {
         };
         let mut x = init(nu);
         let mut y = init(ni);
-        let mut history = Vec::with_capacity(self.iterations);
-        for it in 0..self.iterations {
+        let mut monitor = Monitor::new(
+            "als",
+            self.iterations,
+            self.verbose,
+            train,
+            validation,
+            self.validation,
+        );
+        let mut best: Option<(Vec<f32>, Vec<f32>)> = None;
+        for it in 1..=self.iterations {
             let t = Instant::now();
-            solve_side(&cui, &mut x, &y, f, self.regularization, self.cg_steps);
-            solve_side(&ciu, &mut y, &x, f, self.regularization, self.cg_steps);
-            if self.verbose {
-                let loss = loss(&cui, &x, &y, f, self.regularization);
-                history.push(loss);
-                println!(
-                    "als iteration {}/{}: loss {loss:.5}, {:.0} ms",
-                    it + 1,
-                    self.iterations,
-                    t.elapsed().as_secs_f64() * 1e3
-                );
+            self.solve_side(&cui, &mut x, &y, f);
+            self.solve_side(&ciu, &mut y, &x, f);
+            let secs = t.elapsed().as_secs_f64();
+            let loss = self
+                .verbose
+                .then(|| loss(&cui, &x, &y, f, self.regularization));
+            let verdict = monitor.epoch(it, loss, secs, |u, out| {
+                let xu = &x[u as usize * f..(u as usize + 1) * f];
+                for (o, yi) in out.iter_mut().zip(y.chunks_exact(f)) {
+                    *o = dot(xu, yi);
+                }
+            });
+            match verdict {
+                Verdict::Improved if monitor.validates() => best = Some((x.clone(), y.clone())),
+                Verdict::Stop => break,
+                _ => {}
             }
+        }
+        if let Some((bx, by)) = best {
+            (x, y) = (bx, by);
         }
         Ok(FactorModel {
             train: train.clone(),
@@ -142,26 +213,71 @@ impl Als {
             user: x,
             item: y,
             item_bias: None,
-            history,
+            curve: monitor.finish(),
         })
     }
+
+    /// The objective of `(x, y)` on `train` divided by the number of cells
+    /// (for checking solvers against each other).
+    pub fn objective(&self, train: &Interactions, model: &FactorModel) -> f64 {
+        let mut cui = Csr::from_sprs(train.csr(), train.n_users(), train.n_items());
+        cui.data
+            .iter_mut()
+            .for_each(|x| *x = 1.0 + self.alpha * x.max(0.0).min(1.0));
+        loss(&cui, &model.user, &model.item, model.factors, self.regularization)
+    }
+
+    fn solve_side(&self, c: &Csr, x: &mut [f32], y: &[f32], f: usize) {
+        match self.solver {
+            AlsSolver::ConjugateGradient { steps } => {
+                solve_side(c, x, y, f, self.regularization, steps)
+            }
+            AlsSolver::Cholesky => solve_side_exact(c, x, y, f, self.regularization),
+        }
+    }
+}
+
+/// Exact solves: `x_u = (YᵀY + λI + Σ_i (c−1) y_i y_iᵀ)⁻¹ Σ_i c y_i`.
+fn solve_side_exact(c: &Csr, x: &mut [f32], y: &[f32], f: usize, reg: f32) {
+    let yty = gram(y, f, reg);
+    x.par_chunks_mut(f).enumerate().for_each(|(u, xu)| {
+        let (idx, conf) = c.row(u);
+        let mut a = Mat::<f64>::from_fn(f, f, |i, j| f64::from(yty[i * f + j]));
+        let mut b = Mat::<f64>::zeros(f, 1);
+        for (&i, &cu) in idx.iter().zip(conf) {
+            let yi = &y[i as usize * f..(i as usize + 1) * f];
+            for p in 0..f {
+                b[(p, 0)] += f64::from(cu * yi[p]);
+                let w = f64::from((cu - 1.0) * yi[p]);
+                for q in 0..f {
+                    a[(p, q)] += w * f64::from(yi[q]);
+                }
+            }
+        }
+        if let Ok(llt) = a.llt(Side::Lower) {
+            let sol = faer::linalg::solvers::Solve::solve(&llt, &b);
+            for (p, v) in xu.iter_mut().enumerate() {
+                *v = sol[(p, 0)] as f32;
+            }
+        }
+    });
 }
 
 /// `Yᵀ Y + λ I` (f × f, row-major).
 fn gram(y: &[f32], f: usize, reg: f32) -> Vec<f32> {
+    // One SIMD matrix product (faer), blocks of rows summed in parallel.
     let mut g = y
-        .par_chunks(f * 256)
+        .par_chunks(f * 1024)
         .map(|block| {
-            let mut g = vec![0f32; f * f];
-            for row in block.chunks(f) {
-                for a in 0..f {
-                    let ra = row[a];
-                    for b in a..f {
-                        g[a * f + b] += ra * row[b];
-                    }
+            let m = faer::MatRef::from_row_major_slice(block, block.len() / f, f);
+            let p = m.transpose() * m;
+            let mut out = vec![0f32; f * f];
+            for a in 0..f {
+                for b in 0..f {
+                    out[a * f + b] = p[(a, b)];
                 }
             }
-            g
+            out
         })
         .reduce(
             || vec![0f32; f * f],
@@ -171,9 +287,6 @@ fn gram(y: &[f32], f: usize, reg: f32) -> Vec<f32> {
             },
         );
     for a in 0..f {
-        for b in 0..a {
-            g[a * f + b] = g[b * f + a];
-        }
         g[a * f + a] += reg;
     }
     g
@@ -190,45 +303,121 @@ fn matvec(g: &[f32], v: &[f32], out: &mut [f32]) {
 /// `c` (rows of `c` index rows of `x`, columns rows of `y`).
 fn solve_side(c: &Csr, x: &mut [f32], y: &[f32], f: usize, reg: f32, cg_steps: usize) {
     let yty = gram(y, f, reg);
-    x.par_chunks_mut(f).enumerate().for_each_init(
-        || (vec![0f32; f], vec![0f32; f], vec![0f32; f]),
-        |(r, p, ap), (u, xu)| {
+    #[cfg(target_arch = "x86_64")]
+    let wide = std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
+    x.par_chunks_mut(f).enumerate().with_min_len(8).for_each_init(
+        || (vec![0f32; f], vec![0f32; f], vec![0f32; f], Vec::new()),
+        |(r, p, ap, w), (u, xu)| {
             let (idx, conf) = c.row(u);
-            // r = Yᵀ C_u p_u − (Yᵀ C_u Y + λI) x_u, without forming Yᵀ C_u Y
-            matvec(&yty, xu, r);
-            r.iter_mut().for_each(|v| *v = -*v);
-            for (&i, &cu) in idx.iter().zip(conf) {
-                let yi = &y[i as usize * f..(i as usize + 1) * f];
-                let w = cu - (cu - 1.0) * dot(yi, xu);
-                r.iter_mut().zip(yi).for_each(|(a, b)| *a += w * b);
+            let rows = Rows { idx, conf, y, f };
+            #[cfg(target_arch = "x86_64")]
+            if wide {
+                // SAFETY: the CPU supports AVX2 and FMA (checked above).
+                unsafe { cg_row_avx2(&yty, &rows, xu, r, p, ap, w, cg_steps) };
+                return;
             }
-            p.copy_from_slice(r);
-            let mut rs_old = dot(r, r);
-            for _ in 0..cg_steps {
-                if rs_old < 1e-20 {
-                    break;
-                }
-                matvec(&yty, p, ap);
-                for (&i, &cu) in idx.iter().zip(conf) {
-                    let yi = &y[i as usize * f..(i as usize + 1) * f];
-                    let w = (cu - 1.0) * dot(yi, p);
-                    ap.iter_mut().zip(yi).for_each(|(a, b)| *a += w * b);
-                }
-                let step = rs_old / dot(p, ap);
-                xu.iter_mut()
-                    .zip(p.iter())
-                    .for_each(|(a, b)| *a += step * b);
-                r.iter_mut()
-                    .zip(ap.iter())
-                    .for_each(|(a, b)| *a -= step * b);
-                let rs_new = dot(r, r);
-                p.iter_mut()
-                    .zip(r.iter())
-                    .for_each(|(a, b)| *a = b + (rs_new / rs_old) * *a);
-                rs_old = rs_new;
-            }
+            cg_row::<Plain, 0>(&yty, &rows, xu, r, p, ap, w, cg_steps);
         },
     );
+}
+
+/// One row's confidences and the other side's factors.
+struct Rows<'a> {
+    idx: &'a [u32],
+    conf: &'a [f32],
+    y: &'a [f32],
+    f: usize,
+}
+
+/// `cg_row` compiled for AVX2 + FMA (chosen at run time).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn cg_row_avx2(
+    yty: &[f32],
+    rows: &Rows,
+    xu: &mut [f32],
+    r: &mut [f32],
+    p: &mut [f32],
+    ap: &mut [f32],
+    w: &mut Vec<f32>,
+    cg_steps: usize,
+) {
+    // Common factor counts get their own build (constant loop bounds unroll).
+    match rows.f {
+        32 => cg_row::<Fused, 32>(yty, rows, xu, r, p, ap, w, cg_steps),
+        64 => cg_row::<Fused, 64>(yty, rows, xu, r, p, ap, w, cg_steps),
+        128 => cg_row::<Fused, 128>(yty, rows, xu, r, p, ap, w, cg_steps),
+        _ => cg_row::<Fused, 0>(yty, rows, xu, r, p, ap, w, cg_steps),
+    }
+}
+
+/// Conjugate-gradient steps on one row's normal equations
+/// `(YᵀY + λI + Σ_i (c_i − 1) y_i y_iᵀ) x = Σ_i c_i y_i`, warm-started at `xu`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn cg_row<M: MulAdd, const F: usize>(
+    yty: &[f32],
+    rows: &Rows,
+    xu: &mut [f32],
+    r: &mut [f32],
+    p: &mut [f32],
+    ap: &mut [f32],
+    w: &mut Vec<f32>,
+    cg_steps: usize,
+) {
+    // F > 0: the factor count is a compile-time constant.
+    let f = if F > 0 { F } else { rows.f };
+    let (xu, r, p, ap) = (&mut xu[..f], &mut r[..f], &mut p[..f], &mut ap[..f]);
+    // r = Yᵀ C_u p_u − (Yᵀ C_u Y + λI) x_u, without forming Yᵀ C_u Y
+    matvec_inline::<M>(yty, xu, r);
+    for v in r.iter_mut() {
+        *v = -*v;
+    }
+    w.clear();
+    for (&i, &cu) in rows.idx.iter().zip(rows.conf) {
+        w.push(cu - (cu - 1.0) * dot_inline::<M>(&rows.y[i as usize * f..(i as usize + 1) * f], xu));
+    }
+    for (&i, &wi) in rows.idx.iter().zip(w.iter()) {
+        axpy::<M>(wi, &rows.y[i as usize * f..(i as usize + 1) * f], r);
+    }
+    p.copy_from_slice(r);
+    let mut rs_old = dot_inline::<M>(r, r);
+    for _ in 0..cg_steps {
+        if rs_old < 1e-20 {
+            break;
+        }
+        matvec_inline::<M>(yty, p, ap);
+        // All dots first (independent, so they pipeline), then the updates.
+        // (plain loops, no closures: closures do not inherit target features)
+        w.clear();
+        for (&i, &cu) in rows.idx.iter().zip(rows.conf) {
+            w.push((cu - 1.0) * dot_inline::<M>(&rows.y[i as usize * f..(i as usize + 1) * f], p));
+        }
+        for (&i, &wi) in rows.idx.iter().zip(w.iter()) {
+            axpy::<M>(wi, &rows.y[i as usize * f..(i as usize + 1) * f], ap);
+        }
+        let step = rs_old / dot_inline::<M>(p, ap);
+        axpy::<M>(step, p, xu);
+        axpy::<M>(-step, ap, r);
+        let rs_new = dot_inline::<M>(r, r);
+        let beta = rs_new / rs_old;
+        for (a, b) in p.iter_mut().zip(r.iter()) {
+            *a = M::mul_add(beta, *a, *b);
+        }
+        rs_old = rs_new;
+    }
+}
+
+/// `out = M v` for a symmetric M (row-major), as a sum of rows scaled by
+/// `v` (no horizontal reductions), always inlined.
+#[inline(always)]
+fn matvec_inline<M: MulAdd>(m: &[f32], v: &[f32], out: &mut [f32]) {
+    let f = v.len();
+    out.fill(0.0);
+    for (b, &vb) in v.iter().enumerate() {
+        axpy::<M>(vb, &m[b * f..(b + 1) * f], out);
+    }
 }
 
 /// The objective divided by the number of cells: `Σ_u [x_uᵀ(YᵀY)x_u +
@@ -272,7 +461,24 @@ impl Fit for Als {
             "regularization" => self.regularization = parse_param(key, value)?,
             "alpha" => self.alpha = parse_param(key, value)?,
             "iterations" => self.iterations = parse_param(key, value)?,
-            "cg_steps" => self.cg_steps = parse_param(key, value)?,
+            "cg_steps" => {
+                self.solver = AlsSolver::ConjugateGradient {
+                    steps: parse_param(key, value)?,
+                }
+            }
+            "solver" => {
+                self.solver = match value.trim() {
+                    "cg" | "conjugate_gradient" => AlsSolver::ConjugateGradient { steps: 3 },
+                    "cholesky" => AlsSolver::Cholesky,
+                    o => {
+                        return Err(Error::param(key, format!("{o:?}: expected cg or cholesky")));
+                    }
+                }
+            }
+            "early_stopping" | "patience" => {
+                self.validation.patience = Some(parse_param::<usize>(key, value)?.max(1))
+            }
+            "eval_every" => self.validation.every = parse_param::<usize>(key, value)?.max(1),
             "seed" => self.seed = parse_param(key, value)?,
             "verbose" => self.verbose = parse_param(key, value)?,
             _ => {
@@ -285,6 +491,9 @@ impl Fit for Als {
                         "alpha",
                         "iterations",
                         "cg_steps",
+                        "solver",
+                        "early_stopping",
+                        "eval_every",
                         "seed",
                         "verbose",
                     ],
@@ -295,5 +504,12 @@ impl Fit for Als {
     }
     fn fit_scorer(&self, train: &Interactions) -> Result<Box<dyn Scorer>> {
         Ok(Box::new(self.fit(train)?))
+    }
+    fn fit_scorer_validated(
+        &self,
+        train: &Interactions,
+        validation: Option<&Interactions>,
+    ) -> Result<Box<dyn Scorer>> {
+        Ok(Box::new(self.fit_validated(train, validation)?))
     }
 }

@@ -4,8 +4,14 @@ use std::time::Instant;
 
 use rand::{RngExt, SeedableRng};
 
+use rayon::prelude::*;
+
 use super::factors::{FactorModel, dot};
+use super::simd::{MulAdd, Plain, dot_inline};
+#[cfg(target_arch = "x86_64")]
+use super::simd::Fused;
 use crate::data::Interactions;
+use crate::models::training::{Monitor, Validation, Verdict};
 use crate::models::cf::knn_csr::Csr;
 use crate::models::{Fit, Scorer, parse_param, unknown_param};
 use crate::{Error, Result};
@@ -23,8 +29,10 @@ pub enum NegativeSampling {
 /// BPR hyper-parameters (Rendle et al. 2009): maximises
 /// `Σ ln σ(x_u·(y_i − y_j) + b_i − b_j) − λ‖Θ‖²` over triples (u, i, j) with
 /// i observed and j not, by SGD. Each epoch draws as many triples as there
-/// are training pairs. Single-threaded and seeded, so the same seed gives
-/// the same model.
+/// are training pairs. With one thread (the default) training is seeded and
+/// deterministic; with more, the epoch's triples are shared among threads
+/// that update the factors without locks (Hogwild, Recht et al. 2011, as in
+/// implicit and LightFM): faster, not bit-reproducible.
 ///
 /// ```
 /// # use recsys::prelude::*;
@@ -40,8 +48,10 @@ pub struct Bpr {
     regularization: f32,
     epochs: usize,
     sampling: NegativeSampling,
+    threads: usize,
     seed: u64,
     verbose: bool,
+    validation: Validation,
 }
 
 impl Default for Bpr {
@@ -52,8 +62,10 @@ impl Default for Bpr {
             regularization: 0.01,
             epochs: 50,
             sampling: NegativeSampling::Uniform,
+            threads: 1,
             seed: 42,
             verbose: false,
+            validation: Validation::default(),
         }
     }
 }
@@ -93,14 +105,45 @@ impl Bpr {
         self.seed = s;
         self
     }
-    /// Print one line per epoch (loss, ranking accuracy, time). Defaults to false.
+    /// Print one line per epoch (loss, validation NDCG@10, time; a bar in
+    /// terminals). Defaults to false.
     pub fn verbose(mut self, v: bool) -> Self {
         self.verbose = v;
+        self
+    }
+    /// SGD threads: 1 is deterministic; more run lock-free (Hogwild).
+    /// Defaults to 1; 0 means all rayon threads.
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = n;
+        self
+    }
+    /// With validation data ([`Bpr::fit_validated`] or a pipeline whose
+    /// split has a validation part): stop after `patience` checks without
+    /// a better validation NDCG@10 and keep the best epoch. Defaults to no
+    /// early stopping.
+    pub fn early_stopping(mut self, patience: usize) -> Self {
+        self.validation.patience = Some(patience.max(1));
+        self
+    }
+    /// Check validation NDCG@10 every `n` epochs. Defaults to 1.
+    pub fn eval_every(mut self, n: usize) -> Self {
+        self.validation.every = n.max(1);
         self
     }
 
     /// Trains on the binary feedback of `train`.
     pub fn fit(&self, train: &Interactions) -> Result<FactorModel> {
+        self.fit_validated(train, None)
+    }
+
+    /// Trains, checking NDCG@10 on `validation` (full ranking, training
+    /// items masked) as configured; under early stopping the model keeps
+    /// the best epoch.
+    pub fn fit_validated(
+        &self,
+        train: &Interactions,
+        validation: Option<&Interactions>,
+    ) -> Result<FactorModel> {
         if self.factors == 0 {
             return Err(Error::param("factors", "must be ≥ 1"));
         }
@@ -132,59 +175,74 @@ impl Bpr {
         let mut x = init(nu);
         let mut y = init(ni);
         let mut bias = vec![0f32; ni];
-        let (lr, reg) = (self.learning_rate, self.regularization);
-        let mut history = Vec::with_capacity(self.epochs);
-        let mut grad_u = vec![0f32; f];
-        for epoch in 0..self.epochs {
+        let threads = match self.threads {
+            0 => rayon::current_num_threads(),
+            n => n,
+        };
+        let sgd = Sgd {
+            f,
+            lr: self.learning_rate,
+            reg: self.regularization,
+            ui: &ui,
+            entry_user: &entry_user,
+            sampling: self.sampling,
+            n_items: ni,
+        };
+        let mut monitor = Monitor::new(
+            "bpr",
+            self.epochs,
+            self.verbose,
+            train,
+            validation,
+            self.validation,
+        );
+        let mut best: Option<(Vec<f32>, Vec<f32>, Vec<f32>)> = None;
+        for epoch in 1..=self.epochs {
             let t = Instant::now();
-            let (mut loss, mut correct, mut skipped) = (0f64, 0usize, 0usize);
-            for _ in 0..nnz {
-                let e = rng.random_range(0..nnz);
-                let u = entry_user[e] as usize;
-                let i = ui.indices[e] as usize;
-                let liked = ui.row(u).0;
-                let j = match self.sampling {
-                    NegativeSampling::Uniform => rng.random_range(0..ni as u32),
-                    NegativeSampling::Popularity => ui.indices[rng.random_range(0..nnz)],
+            let (loss, used) = if threads <= 1 {
+                sgd.run(nnz, &mut rng, &mut x, &mut y, &mut bias)
+            } else {
+                let shared = Shared {
+                    x: x.as_mut_ptr(),
+                    y: y.as_mut_ptr(),
+                    b: bias.as_mut_ptr(),
+                    lens: (x.len(), y.len(), bias.len()),
                 };
-                if liked.binary_search(&j).is_ok() {
-                    skipped += 1;
-                    continue;
+                let per = nnz.div_ceil(threads);
+                let seeds: Vec<u64> = (0..threads).map(|_| rng.random()).collect();
+                seeds
+                    .into_par_iter()
+                    .enumerate()
+                    .map(|(t, seed)| {
+                        let n = per.min(nnz.saturating_sub(t * per));
+                        let mut r = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(seed);
+                        // SAFETY: Hogwild. Threads update rows of the shared
+                        // factors without synchronisation; the slices stay
+                        // within the vectors, which outlive this scope, and
+                        // lost or torn updates of f32s only add SGD noise.
+                        let (x, y, b) = unsafe { shared.slices() };
+                        sgd.run(n, &mut r, x, y, b)
+                    })
+                    .reduce(|| (0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+            };
+            let secs = t.elapsed().as_secs_f64();
+            let mean = loss / used.max(1) as f64;
+            let verdict = monitor.epoch(epoch, Some(mean), secs, |u, out| {
+                let xu = &x[u as usize * f..(u as usize + 1) * f];
+                for ((o, yi), b) in out.iter_mut().zip(y.chunks_exact(f)).zip(&bias) {
+                    *o = dot(xu, yi) + b;
                 }
-                let j = j as usize;
-                let (xu, yi, yj) = (
-                    &x[u * f..(u + 1) * f],
-                    &y[i * f..(i + 1) * f],
-                    &y[j * f..(j + 1) * f],
-                );
-                let z = dot(xu, yi) - dot(xu, yj) + bias[i] - bias[j];
-                let g = 1.0 / (1.0 + z.exp()); // σ(−z) = ∂ ln σ(z) / ∂z
-                loss += f64::from((1.0 + (-z).exp()).ln());
-                correct += usize::from(z > 0.0);
-                for k in 0..f {
-                    grad_u[k] = g * (yi[k] - yj[k]) - reg * xu[k];
+            });
+            match verdict {
+                Verdict::Improved if monitor.validates() => {
+                    best = Some((x.clone(), y.clone(), bias.clone()))
                 }
-                for k in 0..f {
-                    let xuk = x[u * f + k];
-                    y[i * f + k] += lr * (g * xuk - reg * y[i * f + k]);
-                    y[j * f + k] += lr * (-g * xuk - reg * y[j * f + k]);
-                    x[u * f + k] += lr * grad_u[k];
-                }
-                bias[i] += lr * (g - reg * bias[i]);
-                bias[j] += lr * (-g - reg * bias[j]);
+                Verdict::Stop => break,
+                _ => {}
             }
-            let used = (nnz - skipped).max(1);
-            let mean = loss / used as f64;
-            history.push(mean);
-            if self.verbose {
-                println!(
-                    "bpr epoch {}/{}: loss {mean:.4}, correct {:.1}%, {:.0} ms",
-                    epoch + 1,
-                    self.epochs,
-                    100.0 * correct as f64 / used as f64,
-                    t.elapsed().as_secs_f64() * 1e3
-                );
-            }
+        }
+        if let Some((bx, by, bb)) = best {
+            (x, y, bias) = (bx, by, bb);
         }
         Ok(FactorModel {
             train: train.clone(),
@@ -192,8 +250,126 @@ impl Bpr {
             user: x,
             item: y,
             item_bias: Some(bias),
-            history,
+            curve: monitor.finish(),
         })
+    }
+}
+
+/// Raw views of the factors for Hogwild threads.
+struct Shared {
+    x: *mut f32,
+    y: *mut f32,
+    b: *mut f32,
+    lens: (usize, usize, usize),
+}
+
+unsafe impl Sync for Shared {}
+unsafe impl Send for Shared {}
+
+impl Shared {
+    /// # Safety
+    /// The vectors behind the pointers must outlive the slices; concurrent
+    /// writers race (Hogwild).
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn slices(&self) -> (&mut [f32], &mut [f32], &mut [f32]) {
+        unsafe {
+            (
+                std::slice::from_raw_parts_mut(self.x, self.lens.0),
+                std::slice::from_raw_parts_mut(self.y, self.lens.1),
+                std::slice::from_raw_parts_mut(self.b, self.lens.2),
+            )
+        }
+    }
+}
+
+/// One SGD pass over sampled triples.
+struct Sgd<'a> {
+    f: usize,
+    lr: f32,
+    reg: f32,
+    ui: &'a Csr,
+    entry_user: &'a [u32],
+    sampling: NegativeSampling,
+    n_items: usize,
+}
+
+impl Sgd<'_> {
+    /// Draws `samples` triples and updates; returns (summed loss, triples
+    /// used). Runs the AVX2 + FMA build of the loop when the CPU has them.
+    fn run(
+        &self,
+        samples: usize,
+        rng: &mut rand::rngs::Xoshiro256PlusPlus,
+        x: &mut [f32],
+        y: &mut [f32],
+        bias: &mut [f32],
+    ) -> (f64, usize) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+            return unsafe { self.run_avx2(samples, rng, x, y, bias) };
+        }
+        self.run_with::<Plain>(samples, rng, x, y, bias)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn run_avx2(
+        &self,
+        samples: usize,
+        rng: &mut rand::rngs::Xoshiro256PlusPlus,
+        x: &mut [f32],
+        y: &mut [f32],
+        bias: &mut [f32],
+    ) -> (f64, usize) {
+        self.run_with::<Fused>(samples, rng, x, y, bias)
+    }
+
+    #[inline(always)]
+    fn run_with<M: MulAdd>(
+        &self,
+        samples: usize,
+        rng: &mut rand::rngs::Xoshiro256PlusPlus,
+        x: &mut [f32],
+        y: &mut [f32],
+        bias: &mut [f32],
+    ) -> (f64, usize) {
+        let (f, lr, reg) = (self.f, self.lr, self.reg);
+        let nnz = self.ui.indices.len();
+        let mut diff = vec![0f32; f];
+        let (mut loss, mut used) = (0f64, 0usize);
+        for _ in 0..samples {
+            let e = rng.random_range(0..nnz);
+            let u = self.entry_user[e] as usize;
+            let i = self.ui.indices[e] as usize;
+            let liked = self.ui.row(u).0;
+            let j = match self.sampling {
+                NegativeSampling::Uniform => rng.random_range(0..self.n_items as u32),
+                NegativeSampling::Popularity => self.ui.indices[rng.random_range(0..nnz)],
+            };
+            if liked.binary_search(&j).is_ok() {
+                continue;
+            }
+            used += 1;
+            let j = j as usize;
+            let xu = &mut x[u * f..(u + 1) * f];
+            for ((d, a), b) in diff.iter_mut().zip(&y[i * f..(i + 1) * f]).zip(&y[j * f..(j + 1) * f]) {
+                *d = a - b;
+            }
+            let z = dot_inline::<M>(xu, &diff) + bias[i] - bias[j];
+            let g = 1.0 / (1.0 + z.exp()); // σ(−z) = ∂ ln σ(z) / ∂z
+            loss += f64::from((1.0 + (-z).exp()).ln());
+            let (keep, step) = (1.0 - lr * reg, lr * g);
+            for k in 0..f {
+                let xuk = xu[k];
+                y[i * f + k] = M::mul_add(step, xuk, keep * y[i * f + k]);
+                y[j * f + k] = M::mul_add(-step, xuk, keep * y[j * f + k]);
+                xu[k] = M::mul_add(step, diff[k], keep * xuk);
+            }
+            bias[i] += lr * (g - reg * bias[i]);
+            bias[j] += lr * (-g - reg * bias[j]);
+        }
+        (loss, used)
     }
 }
 
@@ -212,6 +388,7 @@ impl Fit for Bpr {
             ("regularization".into(), self.regularization.to_string()),
             ("epochs".into(), self.epochs.to_string()),
             ("sampling".into(), sampling.into()),
+            ("threads".into(), self.threads.to_string()),
         ]
     }
     fn set_param(&mut self, key: &str, value: &str) -> Result<()> {
@@ -222,6 +399,11 @@ impl Fit for Bpr {
             "epochs" | "iterations" => self.epochs = parse_param(key, value)?,
             "seed" => self.seed = parse_param(key, value)?,
             "verbose" => self.verbose = parse_param(key, value)?,
+            "threads" => self.threads = parse_param(key, value)?,
+            "early_stopping" | "patience" => {
+                self.validation.patience = Some(parse_param::<usize>(key, value)?.max(1))
+            }
+            "eval_every" => self.validation.every = parse_param::<usize>(key, value)?.max(1),
             "sampling" => {
                 self.sampling = match value.trim() {
                     "uniform" => NegativeSampling::Uniform,
@@ -244,6 +426,9 @@ impl Fit for Bpr {
                         "regularization",
                         "epochs",
                         "sampling",
+                        "threads",
+                        "early_stopping",
+                        "eval_every",
                         "seed",
                         "verbose",
                     ],
@@ -254,5 +439,12 @@ impl Fit for Bpr {
     }
     fn fit_scorer(&self, train: &Interactions) -> Result<Box<dyn Scorer>> {
         Ok(Box::new(self.fit(train)?))
+    }
+    fn fit_scorer_validated(
+        &self,
+        train: &Interactions,
+        validation: Option<&Interactions>,
+    ) -> Result<Box<dyn Scorer>> {
+        Ok(Box::new(self.fit_validated(train, validation)?))
     }
 }

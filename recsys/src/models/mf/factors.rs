@@ -3,6 +3,7 @@
 use crate::data::Interactions;
 use crate::metrics::ranking::top_k_indices;
 use crate::models::Scorer;
+use crate::models::training::LearningCurve;
 
 /// User and item factors (row-major, `factors` columns) with optional item
 /// biases. Produced by [`super::Als`] and [`super::Bpr`].
@@ -13,12 +14,28 @@ pub struct FactorModel {
     pub(crate) user: Vec<f32>,
     pub(crate) item: Vec<f32>,
     pub(crate) item_bias: Option<Vec<f32>>,
-    /// Loss per epoch / iteration, as training reported it.
-    pub(crate) history: Vec<f64>,
+    /// The learning curve of the fit.
+    pub(crate) curve: LearningCurve,
 }
 
+/// Dot product with eight independent accumulators (vectorises).
+#[inline]
 pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    let mut s = acc.iter().sum::<f32>();
+    for (x, y) in ra.iter().zip(rb) {
+        s += x * y;
+    }
+    s
 }
 
 impl FactorModel {
@@ -39,27 +56,32 @@ impl FactorModel {
         &self.item[i as usize * f..(i as usize + 1) * f]
     }
 
-    /// The training loss of every epoch / iteration (the learning curve).
-    pub fn history(&self) -> &[f64] {
-        &self.history
+    /// The learning curve: loss (when computed) and validation NDCG@10 (when
+    /// validated) per epoch / iteration, as a table, chart or DataFrame.
+    pub fn learning_curve(&self) -> &LearningCurve {
+        &self.curve
     }
 
     /// The `k` items with the most similar factors (cosine) to `item`.
     pub fn similar_items(&self, item: u32, k: usize) -> Vec<(u32, f32)> {
-        let q = self.item_factors(item);
-        let qn = dot(q, q).sqrt().max(f32::MIN_POSITIVE);
-        let mut s: Vec<f32> = (0..self.train.n_items() as u32)
-            .map(|j| {
-                let y = self.item_factors(j);
-                dot(q, y) / (qn * dot(y, y).sqrt().max(f32::MIN_POSITIVE))
-            })
-            .collect();
-        s[item as usize] = f32::NEG_INFINITY;
-        top_k_indices(&s, k)
-            .into_iter()
-            .map(|j| (j, s[j as usize]))
-            .collect()
+        cosine_neighbours(&self.item, self.factors, item, k)
     }
+}
+
+/// The `k` rows of `rows` (row-major, `f` columns) with the highest cosine
+/// to row `item`, excluding `item` itself; best first.
+pub(crate) fn cosine_neighbours(rows: &[f32], f: usize, item: u32, k: usize) -> Vec<(u32, f32)> {
+    let q = &rows[item as usize * f..(item as usize + 1) * f];
+    let qn = dot(q, q).sqrt().max(f32::MIN_POSITIVE);
+    let mut s: Vec<f32> = rows
+        .chunks_exact(f)
+        .map(|y| dot(q, y) / (qn * dot(y, y).sqrt().max(f32::MIN_POSITIVE)))
+        .collect();
+    s[item as usize] = f32::NEG_INFINITY;
+    top_k_indices(&s, k)
+        .into_iter()
+        .map(|j| (j, s[j as usize]))
+        .collect()
 }
 
 impl Scorer for FactorModel {

@@ -1,0 +1,249 @@
+//! Saving and loading fitted models: one compact binary file per model.
+//!
+//! Layout: the 8 bytes `RECSYSM1`, a little-endian `u64` header length, a
+//! JSON header (model kind, scalars, id maps, array names and lengths), then
+//! each array as raw little-endian values in header order. Floats are
+//! stored bit for bit, so a loaded model predicts exactly what the saved
+//! one did. Files are written atomically (temporary file, then rename).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::{IdMap, Interactions};
+use crate::models::mf::{EaseModel, FactorModel, SvdModel};
+use crate::models::training::LearningCurve;
+use crate::{Error, Result};
+
+const MAGIC: &[u8; 8] = b"RECSYSM1";
+
+/// One stored array.
+enum Array {
+    F32(Vec<f32>),
+    U32(Vec<u32>),
+    I64(Vec<i64>),
+}
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    kind: String,
+    scalars: serde_json::Value,
+    users: Vec<String>,
+    items: Vec<String>,
+    /// `(name, dtype, len)` in file order.
+    arrays: Vec<(String, String, usize)>,
+}
+
+struct File {
+    header: Header,
+    arrays: Vec<Array>,
+}
+
+impl File {
+    fn new(kind: &str, train: &Interactions, scalars: serde_json::Value) -> Self {
+        let mut f = File {
+            header: Header {
+                kind: kind.into(),
+                scalars,
+                users: train.users().raw_ids().to_vec(),
+                items: train.items().raw_ids().to_vec(),
+                arrays: Vec::new(),
+            },
+            arrays: Vec::new(),
+        };
+        f.push("train.user", Array::U32(train.user_indices().to_vec()));
+        f.push("train.item", Array::U32(train.item_indices().to_vec()));
+        if let Some(r) = train.ratings() {
+            f.push("train.rating", Array::F32(r.to_vec()));
+        }
+        if let Some(t) = train.timestamps() {
+            f.push("train.timestamp", Array::I64(t.to_vec()));
+        }
+        f
+    }
+
+    fn push(&mut self, name: &str, a: Array) {
+        let (dtype, len) = match &a {
+            Array::F32(v) => ("f32", v.len()),
+            Array::U32(v) => ("u32", v.len()),
+            Array::I64(v) => ("i64", v.len()),
+        };
+        self.header.arrays.push((name.into(), dtype.into(), len));
+        self.arrays.push(a);
+    }
+
+    fn write(&self, path: &Path) -> Result<()> {
+        let header = serde_json::to_vec(&self.header)?;
+        let mut bytes = Vec::with_capacity(16 + header.len());
+        bytes.extend_from_slice(MAGIC);
+        bytes.extend_from_slice(&(header.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&header);
+        for a in &self.arrays {
+            match a {
+                Array::F32(v) => v.iter().for_each(|x| bytes.extend_from_slice(&x.to_le_bytes())),
+                Array::U32(v) => v.iter().for_each(|x| bytes.extend_from_slice(&x.to_le_bytes())),
+                Array::I64(v) => v.iter().for_each(|x| bytes.extend_from_slice(&x.to_le_bytes())),
+            }
+        }
+        crate::data::download::write_atomic(path, &bytes)
+    }
+
+    fn read(path: &Path, kind: &str) -> Result<File> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bad = |why: &str| Error::InvalidData(format!("{}: not a recsys model file ({why})", path.display()));
+        if bytes.len() < 16 || &bytes[..8] != MAGIC {
+            return Err(bad("bad magic"));
+        }
+        let hlen = u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes")) as usize;
+        let body = bytes.get(16..16 + hlen).ok_or_else(|| bad("truncated header"))?;
+        let header: Header = serde_json::from_slice(body)
+            .map_err(|e| Error::InvalidData(format!("{}: model header: {e}", path.display())))?;
+        if header.kind != kind {
+            return Err(Error::InvalidData(format!(
+                "{}: holds a {} model, not a {kind} model",
+                path.display(),
+                header.kind
+            )));
+        }
+        let mut at = 16 + hlen;
+        let mut arrays = Vec::new();
+        for (name, dtype, len) in &header.arrays {
+            let width = if dtype == "i64" { 8 } else { 4 };
+            let chunk = bytes
+                .get(at..at + len * width)
+                .ok_or_else(|| bad(&format!("array {name} truncated")))?;
+            at += len * width;
+            arrays.push(match dtype.as_str() {
+                "f32" => Array::F32(chunk.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4"))).collect()),
+                "u32" => Array::U32(chunk.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().expect("4"))).collect()),
+                "i64" => Array::I64(chunk.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().expect("8"))).collect()),
+                other => return Err(bad(&format!("unknown dtype {other}"))),
+            });
+        }
+        Ok(File { header, arrays })
+    }
+
+    fn take(&mut self, name: &str) -> Option<Array> {
+        let k = self.header.arrays.iter().position(|a| a.0 == name)?;
+        self.header.arrays[k].0.clear();
+        Some(std::mem::replace(&mut self.arrays[k], Array::U32(Vec::new())))
+    }
+
+    fn f32(&mut self, name: &str) -> Result<Vec<f32>> {
+        match self.take(name) {
+            Some(Array::F32(v)) => Ok(v),
+            _ => Err(Error::InvalidData(format!("model file lacks the f32 array {name}"))),
+        }
+    }
+
+    fn train(&mut self) -> Result<Interactions> {
+        let users = Arc::new(IdMap::from_ordered(std::mem::take(&mut self.header.users)));
+        let items = Arc::new(IdMap::from_ordered(std::mem::take(&mut self.header.items)));
+        let (Some(Array::U32(u)), Some(Array::U32(i))) = (self.take("train.user"), self.take("train.item")) else {
+            return Err(Error::InvalidData("model file lacks its training interactions".into()));
+        };
+        let r = match self.take("train.rating") {
+            Some(Array::F32(r)) => Some(r),
+            _ => None,
+        };
+        let t = match self.take("train.timestamp") {
+            Some(Array::I64(t)) => Some(t),
+            _ => None,
+        };
+        Interactions::new(users, items, u, i, r, t)
+    }
+
+    fn scalar<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<T> {
+        serde_json::from_value(self.header.scalars.get(key).cloned().unwrap_or_default())
+            .map_err(|e| Error::InvalidData(format!("model file: scalar {key}: {e}")))
+    }
+}
+
+impl FactorModel {
+    /// Saves the model (factors, biases, learning curve and training
+    /// interactions) to `path`, atomically.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let mut f = File::new(
+            "factors",
+            &self.train,
+            serde_json::json!({ "factors": self.factors, "curve": self.curve }),
+        );
+        f.push("user", Array::F32(self.user.clone()));
+        f.push("item", Array::F32(self.item.clone()));
+        if let Some(b) = &self.item_bias {
+            f.push("item_bias", Array::F32(b.clone()));
+        }
+        f.write(path.as_ref())
+    }
+
+    /// Loads a model written by [`FactorModel::save`].
+    pub fn load(path: impl AsRef<Path>) -> Result<FactorModel> {
+        let mut f = File::read(path.as_ref(), "factors")?;
+        let item_bias = f.f32("item_bias").ok();
+        Ok(FactorModel {
+            factors: f.scalar("factors")?,
+            curve: f.scalar::<LearningCurve>("curve")?,
+            user: f.f32("user")?,
+            item: f.f32("item")?,
+            item_bias,
+            train: f.train()?,
+        })
+    }
+}
+
+impl EaseModel {
+    /// Saves the model (weights and training interactions), atomically.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let mut f = File::new("ease", &self.train, serde_json::json!({ "lambda": self.lambda }));
+        f.push("weights", Array::F32(self.weights.clone()));
+        f.write(path.as_ref())
+    }
+
+    /// Loads a model written by [`EaseModel::save`].
+    pub fn load(path: impl AsRef<Path>) -> Result<EaseModel> {
+        let mut f = File::read(path.as_ref(), "ease")?;
+        Ok(EaseModel {
+            lambda: f.scalar("lambda")?,
+            weights: f.f32("weights")?,
+            train: f.train()?,
+        })
+    }
+}
+
+impl SvdModel {
+    /// Saves the model (biases, factors and training interactions),
+    /// atomically.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let mut f = File::new(
+            "svd",
+            &self.train,
+            serde_json::json!({
+                "factors": self.factors, "mean": self.mean, "clip": self.clip,
+                "plus_plus": self.plus_plus, "history": self.history,
+            }),
+        );
+        f.push("user_bias", Array::F32(self.user_bias.clone()));
+        f.push("item_bias", Array::F32(self.item_bias.clone()));
+        f.push("user", Array::F32(self.user.clone()));
+        f.push("item", Array::F32(self.item.clone()));
+        f.write(path.as_ref())
+    }
+
+    /// Loads a model written by [`SvdModel::save`].
+    pub fn load(path: impl AsRef<Path>) -> Result<SvdModel> {
+        let mut f = File::read(path.as_ref(), "svd")?;
+        Ok(SvdModel {
+            factors: f.scalar("factors")?,
+            mean: f.scalar("mean")?,
+            clip: f.scalar("clip")?,
+            plus_plus: f.scalar("plus_plus")?,
+            history: f.scalar("history")?,
+            user_bias: f.f32("user_bias")?,
+            item_bias: f.f32("item_bias")?,
+            user: f.f32("user")?,
+            item: f.f32("item")?,
+            train: f.train()?,
+        })
+    }
+}

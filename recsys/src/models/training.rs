@@ -1,0 +1,325 @@
+//! Training visibility shared by the iterative models: per-epoch lines (or
+//! an indicatif bar in terminals), validation NDCG@10, early stopping, and
+//! the learning curve as data and as a chart.
+
+use std::io::IsTerminal;
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::data::Interactions;
+use crate::display::{html_table, text_table};
+use crate::metrics::ranking::{top_k, top_k_indices};
+use crate::plot::{Chart, Scale, line_chart};
+
+/// One epoch (or ALS iteration) of training.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochLog {
+    /// 1-based.
+    pub epoch: usize,
+    /// The training objective (model-specific; `None` when not computed).
+    pub loss: Option<f64>,
+    /// NDCG@10 on the validation interactions (full ranking, training items
+    /// masked), when validation was given and checked this epoch.
+    pub val_ndcg: Option<f64>,
+    /// Wall-clock seconds of the epoch (training only).
+    pub seconds: f64,
+}
+
+/// The learning curve of a fit: one [`EpochLog`] per epoch, and the epoch
+/// whose parameters the fitted model keeps.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LearningCurve {
+    pub model: String,
+    pub epochs: Vec<EpochLog>,
+    /// The epoch the model's parameters come from (the best validation
+    /// epoch under early stopping, else the last).
+    pub kept_epoch: usize,
+    /// True when early stopping ended training before the epoch budget.
+    pub stopped_early: bool,
+}
+
+impl LearningCurve {
+    /// Losses per epoch (`NaN` where not computed).
+    pub fn losses(&self) -> Vec<f64> {
+        self.epochs
+            .iter()
+            .map(|e| e.loss.unwrap_or(f64::NAN))
+            .collect()
+    }
+
+    fn rows(&self) -> Vec<Vec<String>> {
+        self.epochs
+            .iter()
+            .map(|e| {
+                vec![
+                    e.epoch.to_string(),
+                    e.loss.map_or("–".into(), |l| format!("{l:.5}")),
+                    e.val_ndcg.map_or("–".into(), |v| format!("{v:.4}")),
+                    format!("{:.0}", e.seconds * 1e3),
+                    if e.epoch == self.kept_epoch { "✓".into() } else { String::new() },
+                ]
+            })
+            .collect()
+    }
+
+    fn headers() -> Vec<String> {
+        ["epoch", "loss", "val NDCG@10", "ms", "kept"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    }
+
+    /// An HTML table of the curve.
+    pub fn to_html(&self) -> String {
+        html_table(
+            Some(&format!("{}: learning curve", self.model)),
+            &Self::headers(),
+            &self.rows(),
+        )
+    }
+
+    /// Loss (and validation NDCG@10 when present) against epoch.
+    pub fn chart(&self) -> Chart {
+        let x: Vec<f64> = self.epochs.iter().map(|e| e.epoch as f64).collect();
+        let mut series = vec![("training loss".to_string(), x.clone(), self.losses())];
+        if self.epochs.iter().any(|e| e.val_ndcg.is_some()) {
+            let (vx, vy): (Vec<f64>, Vec<f64>) = self
+                .epochs
+                .iter()
+                .filter_map(|e| e.val_ndcg.map(|v| (e.epoch as f64, v)))
+                .unzip();
+            series.push(("validation NDCG@10".into(), vx, vy));
+        }
+        line_chart(
+            &format!("{}: learning curve", self.model),
+            "epoch",
+            "value",
+            series,
+            (Scale::Linear, Scale::Linear),
+            false,
+        )
+    }
+
+    /// The curve as a polars DataFrame (`epoch, loss, val_ndcg, seconds`).
+    pub fn to_polars(&self) -> crate::Result<polars::prelude::DataFrame> {
+        use polars::prelude::*;
+        let df = df!(
+            "epoch" => self.epochs.iter().map(|e| e.epoch as u32).collect::<Vec<_>>(),
+            "loss" => self.epochs.iter().map(|e| e.loss).collect::<Vec<_>>(),
+            "val_ndcg" => self.epochs.iter().map(|e| e.val_ndcg).collect::<Vec<_>>(),
+            "seconds" => self.epochs.iter().map(|e| e.seconds).collect::<Vec<_>>(),
+        )?;
+        Ok(df)
+    }
+
+    /// Shows the chart in a notebook.
+    pub fn evcxr_display(&self) {
+        self.chart().evcxr_display();
+    }
+}
+
+impl std::fmt::Display for LearningCurve {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "{}: learning curve", self.model)?;
+        f.write_str(&text_table(&Self::headers(), &self.rows()))
+    }
+}
+
+/// Validation and early-stopping settings of an iterative model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Validation {
+    /// Check validation NDCG@10 every this many epochs.
+    pub every: usize,
+    /// Stop after this many checks without improvement (`None`: never).
+    pub patience: Option<usize>,
+}
+
+impl Default for Validation {
+    fn default() -> Self {
+        Validation {
+            every: 1,
+            patience: None,
+        }
+    }
+}
+
+/// What the monitor says after an epoch.
+pub(crate) enum Verdict {
+    Continue,
+    /// This epoch is the best so far: keep a copy of the parameters.
+    Improved,
+    Stop,
+}
+
+/// Tracks epochs, prints lines or drives a bar, checks validation.
+pub(crate) struct Monitor<'a> {
+    name: String,
+    total: usize,
+    verbose: bool,
+    bar: Option<indicatif::ProgressBar>,
+    train: &'a Interactions,
+    relevant: Option<Vec<(u32, Vec<u32>)>>,
+    settings: Validation,
+    best: f64,
+    bad: usize,
+    pub(crate) curve: LearningCurve,
+    started: Instant,
+}
+
+impl<'a> Monitor<'a> {
+    pub(crate) fn new(
+        name: &str,
+        total: usize,
+        verbose: bool,
+        train: &'a Interactions,
+        validation: Option<&Interactions>,
+        settings: Validation,
+    ) -> Self {
+        let relevant = validation.map(|v| {
+            (0..v.n_users() as u32)
+                .filter_map(|u| {
+                    let mut items: Vec<u32> = v.user_items(u).iter().map(|&i| i as u32).collect();
+                    let seen = train.user_items(u);
+                    items.retain(|i| seen.binary_search(&(*i as usize)).is_err());
+                    (!items.is_empty()).then_some((u, items))
+                })
+                .collect()
+        });
+        let bar = (verbose && std::io::stderr().is_terminal()).then(|| {
+            let b = indicatif::ProgressBar::new(total as u64);
+            b.set_style(
+                indicatif::ProgressStyle::with_template("{prefix} {bar:30} {pos}/{len} {msg}")
+                    .expect("valid template"),
+            );
+            b.set_prefix(name.to_string());
+            b
+        });
+        Monitor {
+            name: name.into(),
+            total,
+            verbose,
+            bar,
+            train,
+            relevant,
+            settings,
+            best: f64::NEG_INFINITY,
+            bad: 0,
+            curve: LearningCurve {
+                model: name.into(),
+                ..Default::default()
+            },
+            started: Instant::now(),
+        }
+    }
+
+    /// True when this epoch (1-based) checks validation.
+    pub(crate) fn checks(&self, epoch: usize) -> bool {
+        self.relevant.is_some()
+            && (epoch % self.settings.every.max(1) == 0 || epoch == self.total)
+    }
+
+    /// Records an epoch. `score(u, out)` writes the scores of all items for
+    /// user `u`; it is called only when validation is checked.
+    pub(crate) fn epoch(
+        &mut self,
+        epoch: usize,
+        loss: Option<f64>,
+        seconds: f64,
+        score: impl Fn(u32, &mut [f32]) + Sync,
+    ) -> Verdict {
+        let val_ndcg = if self.checks(epoch) {
+            Some(self.validation_ndcg(&score))
+        } else {
+            None
+        };
+        self.curve.epochs.push(EpochLog {
+            epoch,
+            loss,
+            val_ndcg,
+            seconds,
+        });
+        let line = format!(
+            "{} epoch {epoch}/{}: loss {}{}, {:.0} ms",
+            self.name,
+            self.total,
+            loss.map_or("–".into(), |l| format!("{l:.5}")),
+            val_ndcg.map_or(String::new(), |v| format!(", val NDCG@10 {v:.4}")),
+            seconds * 1e3
+        );
+        match &self.bar {
+            Some(b) => {
+                b.set_position(epoch as u64);
+                b.set_message(line.clone());
+            }
+            None if self.verbose => println!("{line}"),
+            None => {}
+        }
+        let verdict = match val_ndcg {
+            None => Verdict::Continue,
+            Some(v) if v > self.best => {
+                self.best = v;
+                self.bad = 0;
+                self.curve.kept_epoch = epoch;
+                Verdict::Improved
+            }
+            Some(_) => {
+                self.bad += 1;
+                match self.settings.patience {
+                    Some(p) if self.bad >= p => Verdict::Stop,
+                    _ => Verdict::Continue,
+                }
+            }
+        };
+        if self.relevant.is_none() {
+            self.curve.kept_epoch = epoch;
+        }
+        if matches!(verdict, Verdict::Stop) {
+            self.curve.stopped_early = epoch < self.total;
+            if self.verbose && self.bar.is_none() {
+                println!(
+                    "{}: early stop after epoch {epoch}; keeping epoch {} (val NDCG@10 {:.4})",
+                    self.name, self.curve.kept_epoch, self.best
+                );
+            }
+        }
+        verdict
+    }
+
+    /// True when validation is monitored (the caller keeps best copies).
+    pub(crate) fn validates(&self) -> bool {
+        self.relevant.is_some()
+    }
+
+    fn validation_ndcg(&self, score: &(impl Fn(u32, &mut [f32]) + Sync)) -> f64 {
+        let rel = self.relevant.as_ref().expect("validation present");
+        let n = self.train.n_items();
+        let sum: f64 = rel
+            .par_iter()
+            .map_init(
+                || vec![0f32; n],
+                |s, (u, items)| {
+                    score(*u, s);
+                    for &i in self.train.user_items(*u) {
+                        s[i] = f32::NEG_INFINITY;
+                    }
+                    top_k(&top_k_indices(s, 10), items, 10).ndcg
+                },
+            )
+            .sum();
+        sum / rel.len().max(1) as f64
+    }
+
+    /// Finishes the bar and returns the curve.
+    pub(crate) fn finish(self) -> LearningCurve {
+        if let Some(b) = &self.bar {
+            b.finish_with_message(format!(
+                "done in {:.1} s (kept epoch {})",
+                self.started.elapsed().as_secs_f64(),
+                self.curve.kept_epoch
+            ));
+        }
+        self.curve
+    }
+}
