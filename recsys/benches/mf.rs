@@ -35,7 +35,7 @@ fn main() {
     let threads = rayon::current_num_threads();
     let mut rows = Vec::new();
     let mut notes = vec![format!(
-        "fit time, median of 3 (ours) / 3 (peers) fits, same machine, same run; ours with {threads} rayon threads unless the row says otherwise; peers with 1 and {threads} threads (OpenMP; LightFM's wheel-less build may run single-threaded)"
+        "fit time, median of 5 (ours) / 3 (peers) fits, same machine, same run; ours with {threads} rayon threads unless the row says otherwise; peers with 1 and {threads} threads (OpenMP; LightFM's wheel-less build may run single-threaded)"
     )];
     match peers_dir() {
         None => notes.push("peer split files not found: set RECSYS_PEERS_DIR".into()),
@@ -48,6 +48,12 @@ fn main() {
                 (
                     "ALS f=64, 15 it, α=1 (CG) vs implicit ALS",
                     Box::new(Als::params().alpha(1.0)),
+                    "als",
+                    r#"{"alpha":1.0}"#,
+                ),
+                (
+                    "ALS f=64, 15 it, α=1, 2 CG steps vs implicit ALS (3)",
+                    Box::new(Als::params().alpha(1.0).cg_steps(2)),
                     "als",
                     r#"{"alpha":1.0}"#,
                 ),
@@ -77,7 +83,7 @@ fn main() {
                 ),
             ];
             for (label, model, key, params) in cases {
-                let (fit, _) = median_secs(3, || model.fit_scorer(&split.train).unwrap());
+                let (fit, _) = median_secs(5, || model.fit_scorer(&split.train).unwrap());
                 let ndcg = Pipeline::predefined(s.join("train.tsv"), s.join("test.tsv"))
                     .recall_boxed(
                         recsys::models::model_from_name(&model.name(), &model.params()).unwrap(),

@@ -453,6 +453,10 @@ impl Fit for Als {
             ("regularization".into(), self.regularization.to_string()),
             ("alpha".into(), self.alpha.to_string()),
             ("iterations".into(), self.iterations.to_string()),
+            match self.solver {
+                AlsSolver::ConjugateGradient { steps } => ("cg_steps".into(), steps.to_string()),
+                AlsSolver::Cholesky => ("solver".into(), "cholesky".into()),
+            },
         ]
     }
     fn set_param(&mut self, key: &str, value: &str) -> Result<()> {

@@ -4,7 +4,6 @@ use std::time::Instant;
 
 use rand::{RngExt, SeedableRng};
 
-use rayon::prelude::*;
 
 use super::factors::{FactorModel, dot};
 use super::simd::{MulAdd, Plain, dot_inline};
@@ -210,20 +209,30 @@ impl Bpr {
                 };
                 let per = nnz.div_ceil(threads);
                 let seeds: Vec<u64> = (0..threads).map(|_| rng.random()).collect();
-                seeds
-                    .into_par_iter()
-                    .enumerate()
-                    .map(|(t, seed)| {
-                        let n = per.min(nnz.saturating_sub(t * per));
-                        let mut r = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(seed);
-                        // SAFETY: Hogwild. Threads update rows of the shared
-                        // factors without synchronisation; the slices stay
-                        // within the vectors, which outlive this scope, and
-                        // lost or torn updates of f32s only add SGD noise.
-                        let (x, y, b) = unsafe { shared.slices() };
-                        sgd.run(n, &mut r, x, y, b)
-                    })
-                    .reduce(|| (0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+                // Real threads (not pool tasks): Hogwild needs them running at once.
+                std::thread::scope(|scope| {
+                    let handles: Vec<_> = seeds
+                        .into_iter()
+                        .enumerate()
+                        .map(|(t, seed)| {
+                            let (sgd, shared) = (&sgd, &shared);
+                            scope.spawn(move || {
+                                let n = per.min(nnz.saturating_sub(t * per));
+                                let mut r = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(seed);
+                                // SAFETY: Hogwild. Threads update rows of the shared
+                                // factors without synchronisation; the slices stay
+                                // within the vectors, which outlive this scope, and
+                                // lost or torn updates of f32s only add SGD noise.
+                                let (x, y, b) = unsafe { shared.slices() };
+                                sgd.run(n, &mut r, x, y, b)
+                            })
+                        })
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| h.join().expect("BPR worker panicked"))
+                        .fold((0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+                })
             };
             let secs = t.elapsed().as_secs_f64();
             let mean = loss / used.max(1) as f64;
