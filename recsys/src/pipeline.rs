@@ -295,7 +295,9 @@ impl Pipeline {
             Split::UserRatio { test, .. } => format!("per-user ratio (test {test})"),
             Split::GlobalTime { test, .. } => format!("global time (test {test})"),
             Split::Random { test, .. } => format!("random (test {test})"),
-            Split::Stratified { train, by, .. } => format!("stratified by {by:?} (train {train})").to_lowercase(),
+            Split::Stratified { train, by, .. } => {
+                format!("stratified by {by:?} (train {train})").to_lowercase()
+            }
             Split::Predefined { .. } => "predefined files".into(),
             #[allow(unreachable_patterns)]
             _ => "custom".into(),

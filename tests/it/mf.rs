@@ -15,12 +15,23 @@ fn passes(model: &dyn Fit, personalised: bool) {
 #[test]
 fn ease_and_hogwild_bpr_pass_the_personalised_contract() {
     passes(&Ease::params().lambda(10.0), true);
-    passes(&Als::params().factors(8).iterations(10).solver(AlsSolver::Cholesky), true);
+    passes(
+        &Als::params()
+            .factors(8)
+            .iterations(10)
+            .solver(AlsSolver::Cholesky),
+        true,
+    );
     // Rating models only predict ratings: the structural contract.
     passes(&Svd::params().factors(4).epochs(3), false);
     passes(&Svd::plus_plus().factors(4).epochs(3), false);
     let (train, withheld) = contract::checkerboard(20, 20);
-    let m = Bpr::params().factors(8).epochs(80).threads(2).fit(&train).unwrap();
+    let m = Bpr::params()
+        .factors(8)
+        .epochs(80)
+        .threads(2)
+        .fit(&train)
+        .unwrap();
     let hits = (0..20u32)
         .filter(|&u| m.recommend(u, 1, true)[0].0 == withheld[u as usize].unwrap())
         .count();
@@ -59,15 +70,32 @@ fn svd_and_svdpp_learn_low_rank_ratings() {
             }
         }
     }
-    let users = Arc::new(IdMap::from_ordered((0..nu).map(|x| x.to_string()).collect()));
-    let items = Arc::new(IdMap::from_ordered((0..ni).map(|x| x.to_string()).collect()));
+    let users = Arc::new(IdMap::from_ordered(
+        (0..nu).map(|x| x.to_string()).collect(),
+    ));
+    let items = Arc::new(IdMap::from_ordered(
+        (0..ni).map(|x| x.to_string()).collect(),
+    ));
     let train = Interactions::new(users.clone(), items.clone(), u, i, Some(r), None).unwrap();
-    for params in [Svd::params().factors(8).epochs(60).learning_rate(0.02), Svd::plus_plus().factors(8).epochs(60).learning_rate(0.02)] {
+    for params in [
+        Svd::params().factors(8).epochs(60).learning_rate(0.02),
+        Svd::plus_plus().factors(8).epochs(60).learning_rate(0.02),
+    ] {
         let m = params.fit(&train).unwrap();
-        let rmse = (tu.iter().zip(&ti).zip(&tr).map(|((&a, &b), &t)| (m.predict(a, b) - t).powi(2)).sum::<f32>() / tr.len() as f32).sqrt();
+        let rmse = (tu
+            .iter()
+            .zip(&ti)
+            .zip(&tr)
+            .map(|((&a, &b), &t)| (m.predict(a, b) - t).powi(2))
+            .sum::<f32>()
+            / tr.len() as f32)
+            .sqrt();
         assert!(rmse < 0.3, "held-out RMSE {rmse}");
         let h = m.history();
-        assert!(h[h.len() - 1] < 0.5 * h[0], "training RMSE should fall: {h:?}");
+        assert!(
+            h[h.len() - 1] < 0.5 * h[0],
+            "training RMSE should fall: {h:?}"
+        );
     }
 }
 
@@ -75,7 +103,10 @@ fn svd_and_svdpp_learn_low_rank_ratings() {
 fn als_cg_objective_is_within_one_percent_of_cholesky() {
     let x = recsys::data::synthetic::power_law(300, 200, 6_000, 0.8, 7);
     let cg = Als::params().factors(16).iterations(10);
-    let exact = Als::params().factors(16).iterations(10).solver(AlsSolver::Cholesky);
+    let exact = Als::params()
+        .factors(16)
+        .iterations(10)
+        .solver(AlsSolver::Cholesky);
     let (a, b) = (cg.fit(&x).unwrap(), exact.fit(&x).unwrap());
     let (la, lb) = (cg.objective(&x, &a), exact.objective(&x, &b));
     assert!((la - lb).abs() / lb < 0.01, "CG {la} vs Cholesky {lb}");
@@ -84,18 +115,37 @@ fn als_cg_objective_is_within_one_percent_of_cholesky() {
 #[test]
 fn early_stopping_keeps_the_best_epoch_and_the_curve() {
     let x = recsys::data::synthetic::power_law(400, 150, 8_000, 0.8, 3);
-    let s = Split::Random { test: 0.2, val: 0.0, seed: 1 }.apply(&x).unwrap();
-    let m = Bpr::params().factors(8).epochs(40).early_stopping(2).fit_validated(&s.train, Some(&s.test)).unwrap();
+    let s = Split::Random {
+        test: 0.2,
+        val: 0.0,
+        seed: 1,
+    }
+    .apply(&x)
+    .unwrap();
+    let m = Bpr::params()
+        .factors(8)
+        .epochs(40)
+        .early_stopping(2)
+        .fit_validated(&s.train, Some(&s.test))
+        .unwrap();
     let c = m.learning_curve();
     assert!(!c.epochs.is_empty() && c.epochs.len() <= 40);
-    let best = c.epochs.iter().filter_map(|e| e.val_ndcg).fold(f64::NEG_INFINITY, f64::max);
+    let best = c
+        .epochs
+        .iter()
+        .filter_map(|e| e.val_ndcg)
+        .fold(f64::NEG_INFINITY, f64::max);
     let kept = c.epochs.iter().find(|e| e.epoch == c.kept_epoch).unwrap();
     assert_eq!(kept.val_ndcg, Some(best));
     assert!(c.to_html().contains("val NDCG@10"));
     assert_eq!(c.to_polars().unwrap().height(), c.epochs.len());
     // Through the pipeline: the split's validation part is used.
     let r = Pipeline::from_interactions(x)
-        .split(Split::UserRatio { test: 0.2, val: 0.1, by: Order::Random { seed: 1 } })
+        .split(Split::UserRatio {
+            test: 0.2,
+            val: 0.1,
+            by: Order::Random { seed: 1 },
+        })
         .recall(Als::params().factors(8).iterations(6).early_stopping(2))
         .evaluate()
         .unwrap();
@@ -122,15 +172,28 @@ fn saved_models_load_bit_for_bit() {
     assert_eq!(bpr.learning_curve(), back.learning_curve());
     let ease = Ease::params().lambda(3.0).fit(&train).unwrap();
     ease.save(dir.join("ease.model")).unwrap();
-    assert_eq!(scores(&ease), scores(&EaseModel::load(dir.join("ease.model")).unwrap()));
+    assert_eq!(
+        scores(&ease),
+        scores(&EaseModel::load(dir.join("ease.model")).unwrap())
+    );
     let svd = Svd::plus_plus().factors(4).epochs(2).fit(&train).unwrap();
     svd.save(dir.join("svd.model")).unwrap();
-    assert_eq!(scores(&svd), scores(&SvdModel::load(dir.join("svd.model")).unwrap()));
+    assert_eq!(
+        scores(&svd),
+        scores(&SvdModel::load(dir.join("svd.model")).unwrap())
+    );
     // Wrong kind and garbage are clear errors.
-    let e = EaseModel::load(dir.join("bpr.model")).unwrap_err().to_string();
+    let e = EaseModel::load(dir.join("bpr.model"))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("factors model"), "{e}");
     std::fs::write(dir.join("junk.model"), b"hello").unwrap();
-    assert!(FactorModel::load(dir.join("junk.model")).unwrap_err().to_string().contains("junk.model"));
+    assert!(
+        FactorModel::load(dir.join("junk.model"))
+            .unwrap_err()
+            .to_string()
+            .contains("junk.model")
+    );
 }
 
 #[test]
@@ -139,13 +202,31 @@ fn exact_and_hnsw_retrieval_agree() {
     let m = Als::params().factors(16).iterations(5).fit(&x).unwrap();
     let all = m.recommend_all(10, true);
     for u in [0u32, 17, 321] {
-        assert_eq!(all[u as usize].iter().map(|p| p.0).collect::<Vec<_>>(), m.recommend(u, 10, true).iter().map(|p| p.0).collect::<Vec<_>>());
+        assert_eq!(
+            all[u as usize].iter().map(|p| p.0).collect::<Vec<_>>(),
+            m.recommend(u, 10, true)
+                .iter()
+                .map(|p| p.0)
+                .collect::<Vec<_>>()
+        );
     }
-    let index = m.ann_index(AnnParams { m: 32, ef_construction: 200, ef_search: 400 }).unwrap();
+    let index = m
+        .ann_index(AnnParams {
+            m: 32,
+            ef_construction: 200,
+            ef_search: 400,
+        })
+        .unwrap();
     let r = index.recall(&m, 10, None);
     assert!(r.recall > 0.95, "{r}");
-    let quick = m.ann_index(AnnParams::default()).unwrap().recall(&m, 10, None);
-    assert!(quick.recall > 0.85 && quick.recall <= r.recall + 0.02, "{quick}");
+    let quick = m
+        .ann_index(AnnParams::default())
+        .unwrap()
+        .recall(&m, 10, None);
+    assert!(
+        quick.recall > 0.85 && quick.recall <= r.recall + 0.02,
+        "{quick}"
+    );
     let sims = m.similar_items(3, 5);
     assert_eq!(sims.len(), 5);
     assert!(sims.iter().all(|(i, _)| *i != 3));
@@ -161,20 +242,40 @@ fn ms_recommenders_split_and_bpr_bar() {
     assert_eq!((s.train.len(), s.test.len()), (75_066, 24_934));
     // Every item keeps at least one training row.
     let counts = s.train.item_counts();
-    assert!(all.item_counts().iter().zip(&counts).all(|(a, t)| *a == 0 || *t > 0));
+    assert!(
+        all.item_counts()
+            .iter()
+            .zip(&counts)
+            .all(|(a, t)| *a == 0 || *t > 0)
+    );
     // BPR as in Rendle et al. (uniform negatives, item biases), cornac's
     // benchmark factors and step (200, 0.01). Tuned on validation only: an
     // inner 80/20 item-stratified split of train picks λ and, by early
     // stopping, the epochs; then one refit on all of train.
-    let inner = Split::Stratified { train: 0.8, by: Group::Item, seed: 7 }.apply(&s.train).unwrap();
+    let inner = Split::Stratified {
+        train: 0.8,
+        by: Group::Item,
+        seed: 7,
+    }
+    .apply(&s.train)
+    .unwrap();
     let bpr = || Bpr::params().factors(200).learning_rate(0.01);
     let (reg, epochs, _) = [0.001f32, 0.003, 0.01]
         .into_iter()
         .map(|reg| {
-            let m = bpr().regularization(reg).epochs(400).early_stopping(5).eval_every(10)
-                .fit_validated(&inner.train, Some(&inner.test)).unwrap();
+            let m = bpr()
+                .regularization(reg)
+                .epochs(400)
+                .early_stopping(5)
+                .eval_every(10)
+                .fit_validated(&inner.train, Some(&inner.test))
+                .unwrap();
             let c = m.learning_curve();
-            let best = c.epochs.iter().filter_map(|e| e.val_ndcg).fold(0.0, f64::max);
+            let best = c
+                .epochs
+                .iter()
+                .filter_map(|e| e.val_ndcg)
+                .fold(0.0, f64::max);
             (reg, c.kept_epoch, best)
         })
         .max_by(|a, b| a.2.total_cmp(&b.2))
@@ -184,5 +285,9 @@ fn ms_recommenders_split_and_bpr_bar() {
         .recall(bpr().regularization(reg).epochs(epochs))
         .evaluate()
         .unwrap();
-    assert!(r.get("NDCG@10").unwrap() >= 0.44, "MS Recommenders protocol: BPR(λ={reg}, {epochs} epochs) NDCG@10 {:?}", r.get("NDCG@10"));
+    assert!(
+        r.get("NDCG@10").unwrap() >= 0.44,
+        "MS Recommenders protocol: BPR(λ={reg}, {epochs} epochs) NDCG@10 {:?}",
+        r.get("NDCG@10")
+    );
 }

@@ -268,8 +268,10 @@ pub fn rating_metrics(
         .zip(truth)
         .map(|(p, t)| f64::from(p - t).abs())
         .collect();
-    let (mse, lo, hi) = crate::metrics::bootstrap::mean_ci(&sq, crate::metrics::bootstrap::RESAMPLES, seed);
-    let (mae, alo, ahi) = crate::metrics::bootstrap::mean_ci(&ab, crate::metrics::bootstrap::RESAMPLES, seed);
+    let (mse, lo, hi) =
+        crate::metrics::bootstrap::mean_ci(&sq, crate::metrics::bootstrap::RESAMPLES, seed);
+    let (mae, alo, ahi) =
+        crate::metrics::bootstrap::mean_ci(&ab, crate::metrics::bootstrap::RESAMPLES, seed);
     Ok(vec![
         MetricSeries::aggregate_ci("RMSE".into(), mse.sqrt(), (lo.sqrt(), hi.sqrt())),
         MetricSeries::aggregate_ci("MAE".into(), mae, (alo, ahi)),

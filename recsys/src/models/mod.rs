@@ -16,9 +16,9 @@ pub mod training;
 
 pub use baseline::{Popularity, PopularityModel, Random, RandomModel};
 pub use cf::{ItemCF, ItemCFModel, UserCF, UserCFModel};
+pub use mf::{Als, AlsSolver, Bpr, Ease, EaseModel, FactorModel, Svd, SvdModel};
 pub use retrieval::{AnnIndex, AnnParams, AnnRecall};
 pub use training::{EpochLog, LearningCurve};
-pub use mf::{Als, AlsSolver, Bpr, Ease, EaseModel, FactorModel, Svd, SvdModel};
 
 use crate::data::Interactions;
 use crate::metrics::ranking::top_k_indices;

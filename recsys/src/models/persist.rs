@@ -81,9 +81,15 @@ impl File {
         bytes.extend_from_slice(&header);
         for a in &self.arrays {
             match a {
-                Array::F32(v) => v.iter().for_each(|x| bytes.extend_from_slice(&x.to_le_bytes())),
-                Array::U32(v) => v.iter().for_each(|x| bytes.extend_from_slice(&x.to_le_bytes())),
-                Array::I64(v) => v.iter().for_each(|x| bytes.extend_from_slice(&x.to_le_bytes())),
+                Array::F32(v) => v
+                    .iter()
+                    .for_each(|x| bytes.extend_from_slice(&x.to_le_bytes())),
+                Array::U32(v) => v
+                    .iter()
+                    .for_each(|x| bytes.extend_from_slice(&x.to_le_bytes())),
+                Array::I64(v) => v
+                    .iter()
+                    .for_each(|x| bytes.extend_from_slice(&x.to_le_bytes())),
             }
         }
         crate::data::download::write_atomic(path, &bytes)
@@ -91,12 +97,19 @@ impl File {
 
     fn read(path: &Path, kind: &str) -> Result<File> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let bad = |why: &str| Error::InvalidData(format!("{}: not a recsys model file ({why})", path.display()));
+        let bad = |why: &str| {
+            Error::InvalidData(format!(
+                "{}: not a recsys model file ({why})",
+                path.display()
+            ))
+        };
         if bytes.len() < 16 || &bytes[..8] != MAGIC {
             return Err(bad("bad magic"));
         }
         let hlen = u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes")) as usize;
-        let body = bytes.get(16..16 + hlen).ok_or_else(|| bad("truncated header"))?;
+        let body = bytes
+            .get(16..16 + hlen)
+            .ok_or_else(|| bad("truncated header"))?;
         let header: Header = serde_json::from_slice(body)
             .map_err(|e| Error::InvalidData(format!("{}: model header: {e}", path.display())))?;
         if header.kind != kind {
@@ -115,9 +128,24 @@ impl File {
                 .ok_or_else(|| bad(&format!("array {name} truncated")))?;
             at += len * width;
             arrays.push(match dtype.as_str() {
-                "f32" => Array::F32(chunk.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4"))).collect()),
-                "u32" => Array::U32(chunk.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().expect("4"))).collect()),
-                "i64" => Array::I64(chunk.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().expect("8"))).collect()),
+                "f32" => Array::F32(
+                    chunk
+                        .chunks_exact(4)
+                        .map(|c| f32::from_le_bytes(c.try_into().expect("4")))
+                        .collect(),
+                ),
+                "u32" => Array::U32(
+                    chunk
+                        .chunks_exact(4)
+                        .map(|c| u32::from_le_bytes(c.try_into().expect("4")))
+                        .collect(),
+                ),
+                "i64" => Array::I64(
+                    chunk
+                        .chunks_exact(8)
+                        .map(|c| i64::from_le_bytes(c.try_into().expect("8")))
+                        .collect(),
+                ),
                 other => return Err(bad(&format!("unknown dtype {other}"))),
             });
         }
@@ -127,21 +155,30 @@ impl File {
     fn take(&mut self, name: &str) -> Option<Array> {
         let k = self.header.arrays.iter().position(|a| a.0 == name)?;
         self.header.arrays[k].0.clear();
-        Some(std::mem::replace(&mut self.arrays[k], Array::U32(Vec::new())))
+        Some(std::mem::replace(
+            &mut self.arrays[k],
+            Array::U32(Vec::new()),
+        ))
     }
 
     fn f32(&mut self, name: &str) -> Result<Vec<f32>> {
         match self.take(name) {
             Some(Array::F32(v)) => Ok(v),
-            _ => Err(Error::InvalidData(format!("model file lacks the f32 array {name}"))),
+            _ => Err(Error::InvalidData(format!(
+                "model file lacks the f32 array {name}"
+            ))),
         }
     }
 
     fn train(&mut self) -> Result<Interactions> {
         let users = Arc::new(IdMap::from_ordered(std::mem::take(&mut self.header.users)));
         let items = Arc::new(IdMap::from_ordered(std::mem::take(&mut self.header.items)));
-        let (Some(Array::U32(u)), Some(Array::U32(i))) = (self.take("train.user"), self.take("train.item")) else {
-            return Err(Error::InvalidData("model file lacks its training interactions".into()));
+        let (Some(Array::U32(u)), Some(Array::U32(i))) =
+            (self.take("train.user"), self.take("train.item"))
+        else {
+            return Err(Error::InvalidData(
+                "model file lacks its training interactions".into(),
+            ));
         };
         let r = match self.take("train.rating") {
             Some(Array::F32(r)) => Some(r),
@@ -195,7 +232,11 @@ impl FactorModel {
 impl EaseModel {
     /// Saves the model (weights and training interactions), atomically.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        let mut f = File::new("ease", &self.train, serde_json::json!({ "lambda": self.lambda }));
+        let mut f = File::new(
+            "ease",
+            &self.train,
+            serde_json::json!({ "lambda": self.lambda }),
+        );
         f.push("weights", Array::F32(self.weights.clone()));
         f.write(path.as_ref())
     }

@@ -26,7 +26,12 @@ impl FactorModel {
 
     /// [`FactorModel::recommend_all`] for the given `users` (lists in the
     /// same order).
-    pub fn recommend_users(&self, users: &[u32], k: usize, exclude_seen: bool) -> Vec<Vec<(u32, f32)>> {
+    pub fn recommend_users(
+        &self,
+        users: &[u32],
+        k: usize,
+        exclude_seen: bool,
+    ) -> Vec<Vec<(u32, f32)>> {
         let (f, ni) = (self.factors, self.train.n_items());
         let items = MatRef::from_row_major_slice(&self.item, ni, f);
         users
@@ -103,7 +108,11 @@ pub struct AnnIndex {
 
 impl std::fmt::Debug for AnnIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "AnnIndex {{ params: {:?}, dim: {} }}", self.params, self.dim)
+        write!(
+            f,
+            "AnnIndex {{ params: {:?}, dim: {} }}",
+            self.params, self.dim
+        )
     }
 }
 
@@ -136,7 +145,10 @@ impl std::fmt::Display for AnnRecall {
 impl AnnIndex {
     fn build(model: &FactorModel, params: AnnParams) -> Result<AnnIndex> {
         if params.m == 0 || params.ef_construction == 0 || params.ef_search == 0 {
-            return Err(Error::param("m", "m, ef_construction and ef_search must be ≥ 1"));
+            return Err(Error::param(
+                "m",
+                "m, ef_construction and ef_search must be ≥ 1",
+            ));
         }
         let t = Instant::now();
         let (f, ni) = (model.factors, model.train.n_items());
@@ -149,7 +161,8 @@ impl AnnIndex {
             .collect();
         let max = norms.iter().copied().fold(0f32, f32::max);
         let dim = f + 2;
-        let graph = Hnsw::<f32, DistL2>::new(params.m, ni.max(1), 16, params.ef_construction, DistL2 {});
+        let graph =
+            Hnsw::<f32, DistL2>::new(params.m, ni.max(1), 16, params.ef_construction, DistL2 {});
         for i in 0..ni {
             let mut v = model.item_factors(i as u32).to_vec();
             v.push(bias(i));
@@ -173,15 +186,18 @@ impl AnnIndex {
         q.push(1.0);
         q.push(0.0);
         let want = k + exclude.len();
-        let found = self
-            .graph
-            .search(&q, want, self.params.ef_search.max(want));
+        let found = self.graph.search(&q, want, self.params.ef_search.max(want));
         let qn: f32 = q.iter().map(|v| v * v).sum();
         // ‖q − v‖² = ‖q‖² + M − 2·score, so score = (‖q‖² + M − d²) / 2.
         let mut out: Vec<(u32, f32)> = found
             .into_iter()
             .filter(|n| exclude.binary_search(&n.d_id).is_err())
-            .map(|n| (n.d_id as u32, (qn + self.max_norm - n.distance * n.distance) / 2.0))
+            .map(|n| {
+                (
+                    n.d_id as u32,
+                    (qn + self.max_norm - n.distance * n.distance) / 2.0,
+                )
+            })
             .collect();
         out.truncate(k);
         out
@@ -206,7 +222,10 @@ impl AnnIndex {
             .zip(&approx)
             .map(|(&u, a)| {
                 let e = &exact[u as usize];
-                let n = a.iter().filter(|(i, _)| e.iter().any(|(j, _)| j == i)).count();
+                let n = a
+                    .iter()
+                    .filter(|(i, _)| e.iter().any(|(j, _)| j == i))
+                    .count();
                 n as f64 / e.len().max(1) as f64
             })
             .sum();

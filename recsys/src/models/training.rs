@@ -58,7 +58,11 @@ impl LearningCurve {
                     e.loss.map_or("–".into(), |l| format!("{l:.5}")),
                     e.val_ndcg.map_or("–".into(), |v| format!("{v:.4}")),
                     format!("{:.0}", e.seconds * 1e3),
-                    if e.epoch == self.kept_epoch { "✓".into() } else { String::new() },
+                    if e.epoch == self.kept_epoch {
+                        "✓".into()
+                    } else {
+                        String::new()
+                    },
                 ]
             })
             .collect()
@@ -216,8 +220,7 @@ impl<'a> Monitor<'a> {
 
     /// True when this epoch (1-based) checks validation.
     pub(crate) fn checks(&self, epoch: usize) -> bool {
-        self.relevant.is_some()
-            && (epoch % self.settings.every.max(1) == 0 || epoch == self.total)
+        self.relevant.is_some() && (epoch % self.settings.every.max(1) == 0 || epoch == self.total)
     }
 
     /// Records an epoch. `score(u, out)` writes the scores of all items for

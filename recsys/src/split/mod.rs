@@ -153,7 +153,10 @@ impl Split {
             }
             Split::Stratified { train, by, seed } => {
                 if !(*train > 0.0 && *train <= 1.0) {
-                    return Err(Error::param("train", format!("must be in (0, 1], got {train}")));
+                    return Err(Error::param(
+                        "train",
+                        format!("must be in (0, 1], got {train}"),
+                    ));
                 }
                 Ok(ratio::stratified(data, *train, *by, *seed))
             }

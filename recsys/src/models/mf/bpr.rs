@@ -4,14 +4,15 @@ use std::time::Instant;
 
 use rand::{RngExt, SeedableRng};
 
+use rayon::prelude::*;
 
 use super::factors::{FactorModel, dot};
-use super::simd::{MulAdd, Plain, dot_inline};
 #[cfg(target_arch = "x86_64")]
 use super::simd::Fused;
+use super::simd::{MulAdd, Plain, dot_inline};
 use crate::data::Interactions;
-use crate::models::training::{Monitor, Validation, Verdict};
 use crate::models::cf::knn_csr::Csr;
+use crate::models::training::{Monitor, Validation, Verdict};
 use crate::models::{Fit, Scorer, parse_param, unknown_param};
 use crate::{Error, Result};
 
@@ -173,12 +174,19 @@ impl Bpr {
         };
         let mut x = init(nu);
         let mut y = init(ni);
-        let mut bias = vec![0f32; ni];
         let threads = match self.threads {
             0 => rayon::current_num_threads(),
             n => n,
         };
+        // Hogwild threads would fight over cache lines of a packed bias
+        // array (16 items per line): give each item's bias its own line.
+        let stride = if threads > 1 { 16 } else { 1 };
+        let mut bias = vec![0f32; ni * stride];
+        let packed = |b: &[f32]| -> Vec<f32> { b.iter().step_by(stride).copied().collect() };
+        let seen = Seen::new(&ui, ni);
         let sgd = Sgd {
+            seen: &seen,
+            stride,
             f,
             lr: self.learning_rate,
             reg: self.regularization,
@@ -209,47 +217,42 @@ impl Bpr {
                 };
                 let per = nnz.div_ceil(threads);
                 let seeds: Vec<u64> = (0..threads).map(|_| rng.random()).collect();
-                // Real threads (not pool tasks): Hogwild needs them running at once.
-                std::thread::scope(|scope| {
-                    let handles: Vec<_> = seeds
-                        .into_iter()
-                        .enumerate()
-                        .map(|(t, seed)| {
-                            let (sgd, shared) = (&sgd, &shared);
-                            scope.spawn(move || {
-                                let n = per.min(nnz.saturating_sub(t * per));
-                                let mut r = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(seed);
-                                // SAFETY: Hogwild. Threads update rows of the shared
-                                // factors without synchronisation; the slices stay
-                                // within the vectors, which outlive this scope, and
-                                // lost or torn updates of f32s only add SGD noise.
-                                let (x, y, b) = unsafe { shared.slices() };
-                                sgd.run(n, &mut r, x, y, b)
-                            })
-                        })
-                        .collect();
-                    handles
-                        .into_iter()
-                        .map(|h| h.join().expect("BPR worker panicked"))
-                        .fold((0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
-                })
+                seeds
+                    .into_par_iter()
+                    .enumerate()
+                    .map(|(t, seed)| {
+                        let n = per.min(nnz.saturating_sub(t * per));
+                        let mut r = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(seed);
+                        // SAFETY: Hogwild. Threads update rows of the shared
+                        // factors without synchronisation; the slices stay
+                        // within the vectors, which outlive this scope, and
+                        // lost or torn updates of f32s only add SGD noise.
+                        let (x, y, b) = unsafe { shared.slices() };
+                        sgd.run(n, &mut r, x, y, b)
+                    })
+                    .reduce(|| (0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
             };
             let secs = t.elapsed().as_secs_f64();
             let mean = loss / used.max(1) as f64;
             let verdict = monitor.epoch(epoch, Some(mean), secs, |u, out| {
                 let xu = &x[u as usize * f..(u as usize + 1) * f];
-                for ((o, yi), b) in out.iter_mut().zip(y.chunks_exact(f)).zip(&bias) {
+                for ((o, yi), b) in out
+                    .iter_mut()
+                    .zip(y.chunks_exact(f))
+                    .zip(bias.iter().step_by(stride))
+                {
                     *o = dot(xu, yi) + b;
                 }
             });
             match verdict {
                 Verdict::Improved if monitor.validates() => {
-                    best = Some((x.clone(), y.clone(), bias.clone()))
+                    best = Some((x.clone(), y.clone(), packed(&bias)))
                 }
                 Verdict::Stop => break,
                 _ => {}
             }
         }
+        let mut bias = packed(&bias);
         if let Some((bx, by, bb)) = best {
             (x, y, bias) = (bx, by, bb);
         }
@@ -291,8 +294,53 @@ impl Shared {
     }
 }
 
+/// Membership of (user, item) in the training data: a bit matrix when it
+/// fits in 32 MiB (one memory access per negative), else a binary search in
+/// the user's sorted items.
+enum Seen<'a> {
+    Bits {
+        words_per_user: usize,
+        bits: Vec<u64>,
+    },
+    Search(&'a Csr),
+}
+
+impl<'a> Seen<'a> {
+    fn new(ui: &'a Csr, n_items: usize) -> Self {
+        let words_per_user = n_items.div_ceil(64);
+        let n_users = ui.indptr.len().saturating_sub(1);
+        if n_users.saturating_mul(words_per_user) > (32 << 20) / 8 {
+            return Seen::Search(ui);
+        }
+        let mut bits = vec![0u64; n_users * words_per_user];
+        for u in 0..n_users {
+            for &i in ui.row(u).0 {
+                bits[u * words_per_user + i as usize / 64] |= 1 << (i % 64);
+            }
+        }
+        Seen::Bits {
+            words_per_user,
+            bits,
+        }
+    }
+
+    #[inline(always)]
+    fn contains(&self, u: usize, i: u32) -> bool {
+        match self {
+            Seen::Bits {
+                words_per_user,
+                bits,
+            } => bits[u * words_per_user + i as usize / 64] >> (i % 64) & 1 == 1,
+            Seen::Search(ui) => ui.row(u).0.binary_search(&i).is_ok(),
+        }
+    }
+}
+
 /// One SGD pass over sampled triples.
 struct Sgd<'a> {
+    seen: &'a Seen<'a>,
+    /// Distance between consecutive items' biases in the bias array.
+    stride: usize,
     f: usize,
     lr: f32,
     reg: f32,
@@ -314,7 +362,8 @@ impl Sgd<'_> {
         bias: &mut [f32],
     ) -> (f64, usize) {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
             // SAFETY: the CPU supports AVX2 and FMA (checked just above).
             return unsafe { self.run_avx2(samples, rng, x, y, bias) };
         }
@@ -351,21 +400,25 @@ impl Sgd<'_> {
             let e = rng.random_range(0..nnz);
             let u = self.entry_user[e] as usize;
             let i = self.ui.indices[e] as usize;
-            let liked = self.ui.row(u).0;
             let j = match self.sampling {
                 NegativeSampling::Uniform => rng.random_range(0..self.n_items as u32),
                 NegativeSampling::Popularity => self.ui.indices[rng.random_range(0..nnz)],
             };
-            if liked.binary_search(&j).is_ok() {
+            if self.seen.contains(u, j) {
                 continue;
             }
             used += 1;
             let j = j as usize;
             let xu = &mut x[u * f..(u + 1) * f];
-            for ((d, a), b) in diff.iter_mut().zip(&y[i * f..(i + 1) * f]).zip(&y[j * f..(j + 1) * f]) {
+            for ((d, a), b) in diff
+                .iter_mut()
+                .zip(&y[i * f..(i + 1) * f])
+                .zip(&y[j * f..(j + 1) * f])
+            {
                 *d = a - b;
             }
-            let z = dot_inline::<M>(xu, &diff) + bias[i] - bias[j];
+            let (bi, bj) = (i * self.stride, j * self.stride);
+            let z = dot_inline::<M>(xu, &diff) + bias[bi] - bias[bj];
             let g = 1.0 / (1.0 + z.exp()); // σ(−z) = ∂ ln σ(z) / ∂z
             loss += f64::from((1.0 + (-z).exp()).ln());
             let (keep, step) = (1.0 - lr * reg, lr * g);
@@ -375,8 +428,8 @@ impl Sgd<'_> {
                 y[j * f + k] = M::mul_add(-step, xuk, keep * y[j * f + k]);
                 xu[k] = M::mul_add(step, diff[k], keep * xuk);
             }
-            bias[i] += lr * (g - reg * bias[i]);
-            bias[j] += lr * (-g - reg * bias[j]);
+            bias[bi] += lr * (g - reg * bias[bi]);
+            bias[bj] += lr * (-g - reg * bias[bj]);
         }
         (loss, used)
     }

@@ -66,9 +66,7 @@ impl Ease {
         if n > EASE_MAX_ITEMS {
             return Err(Error::param(
                 "lambda",
-                format!(
-                    "EASE is dense in items; {n} items exceed the limit of {EASE_MAX_ITEMS}"
-                ),
+                format!("EASE is dense in items; {n} items exceed the limit of {EASE_MAX_ITEMS}"),
             ));
         }
         let mut x = Csr::from_sprs(train.csr(), train.n_users(), n);
@@ -90,9 +88,9 @@ impl Ease {
             .collect();
         let g = Mat::<f64>::from_fn(n, n, |i, j| rows[i][j]);
         drop(rows);
-        let llt = g
-            .llt(Side::Lower)
-            .map_err(|e| Error::InvalidData(format!("EASE: Gram matrix not positive definite: {e:?}")))?;
+        let llt = g.llt(Side::Lower).map_err(|e| {
+            Error::InvalidData(format!("EASE: Gram matrix not positive definite: {e:?}"))
+        })?;
         let p = faer::linalg::solvers::DenseSolveCore::inverse(&llt);
         let mut weights = vec![0f32; n * n];
         weights

@@ -13,5 +13,5 @@ pub use als::{Als, AlsSolver};
 pub use bpr::{Bpr, NegativeSampling};
 pub use ease::{EASE_MAX_ITEMS, Ease, EaseModel};
 pub use factors::FactorModel;
-pub use svd::{Svd, SvdModel};
 pub(crate) use factors::dot as dot_pub;
+pub use svd::{Svd, SvdModel};

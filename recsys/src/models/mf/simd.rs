@@ -61,4 +61,3 @@ pub(crate) fn dot_inline<M: MulAdd>(a: &[f32], b: &[f32]) -> f32 {
     }
     s
 }
-

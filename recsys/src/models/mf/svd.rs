@@ -142,7 +142,9 @@ impl Svd {
         let mean = (r.iter().map(|&v| f64::from(v)).sum::<f64>() / n as f64) as f32;
         let clip = r
             .iter()
-            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min(v), hi.max(v))
+            });
         let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(self.seed);
         let mut normal = |n: usize, std: f32| -> Vec<f32> {
             (0..n)
@@ -182,7 +184,9 @@ impl Svd {
                 if self.plus_plus {
                     z.fill(0.0);
                     for &j in seen[u] {
-                        z.iter_mut().zip(&y[j * f..(j + 1) * f]).for_each(|(a, b)| *a += nrm * b);
+                        z.iter_mut()
+                            .zip(&y[j * f..(j + 1) * f])
+                            .for_each(|(a, b)| *a += nrm * b);
                     }
                     gz.fill(0.0);
                 }
@@ -263,7 +267,10 @@ impl SvdModel {
         let s = self.mean
             + self.user_bias[u]
             + self.item_bias[i]
-            + dot(&self.user[u * f..(u + 1) * f], &self.item[i * f..(i + 1) * f]);
+            + dot(
+                &self.user[u * f..(u + 1) * f],
+                &self.item[i * f..(i + 1) * f],
+            );
         s.clamp(self.clip.0, self.clip.1)
     }
 
@@ -340,4 +347,3 @@ impl Fit for Svd {
         Ok(Box::new(self.fit(train)?))
     }
 }
-
