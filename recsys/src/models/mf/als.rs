@@ -306,77 +306,29 @@ fn matvec(g: &[f32], v: &[f32], out: &mut [f32]) {
 }
 
 /// Updates every row of `x` given the fixed other side `y` and confidences
-/// `c` (rows of `c` index rows of `x`, columns rows of `y`), by `cg_steps`
-/// conjugate-gradient steps warm-started at the current rows. The steps run
-/// for all rows together: the products with `YᵀY + λI` are one matrix
-/// product per step (faer), the sparse per-row terms run in parallel with an
-/// AVX2 + FMA kernel when the CPU has one.
+/// `c` (rows of `c` index rows of `x`, columns rows of `y`).
 fn solve_side(c: &Csr, x: &mut [f32], y: &[f32], f: usize, reg: f32, cg_steps: usize) {
-    let n = x.len() / f;
     let yty = gram(y, f, reg);
-    let g = faer::MatRef::from_row_major_slice(&yty, f, f);
-    // (YᵀY + λI) V for the n rows of V (row-major n × f = column-major f × n);
-    // column u of the result is row u's product.
-    let times_g =
-        |v: &[f32]| -> faer::Mat<f32> { g * faer::MatRef::from_column_major_slice(v, f, n) };
     #[cfg(target_arch = "x86_64")]
     let wide =
         std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
-    #[cfg(not(target_arch = "x86_64"))]
-    let wide = false;
-    let (mut r, mut p, mut rs) = (vec![0f32; n * f], vec![0f32; n * f], vec![0f32; n]);
-    let gx = times_g(x);
-    r.par_chunks_mut(f)
-        .zip(p.par_chunks_mut(f))
-        .zip(rs.par_iter_mut())
-        .zip(x.par_chunks(f))
+    x.par_chunks_mut(f)
         .enumerate()
         .with_min_len(8)
-        .for_each_init(Vec::new, |w, (u, (((ru, pu), rsu), xu))| {
-            let (idx, conf) = c.row(u);
-            let rows = Rows { idx, conf, y, f };
-            let k = Kernel {
-                gv: gx.col_as_slice(u),
-                rows: &rows,
-                w,
-            };
-            *rsu = if wide {
-                // SAFETY: the CPU supports AVX2 and FMA (checked above).
-                unsafe { k.init_avx2(xu, ru, pu) }
-            } else {
-                k.init::<Plain, 0>(xu, ru, pu)
-            };
-        });
-    for _ in 0..cg_steps {
-        let gp = times_g(&p);
-        x.par_chunks_mut(f)
-            .zip(r.par_chunks_mut(f))
-            .zip(p.par_chunks_mut(f))
-            .zip(rs.par_iter_mut())
-            .enumerate()
-            .with_min_len(8)
-            .for_each_init(
-                || (vec![0f32; f], Vec::new()),
-                |(ap, w), (u, (((xu, ru), pu), rsu))| {
-                    if *rsu < 1e-20 {
-                        return;
-                    }
-                    let (idx, conf) = c.row(u);
-                    let rows = Rows { idx, conf, y, f };
-                    let k = Kernel {
-                        gv: gp.col_as_slice(u),
-                        rows: &rows,
-                        w,
-                    };
-                    *rsu = if wide {
-                        // SAFETY: the CPU supports AVX2 and FMA (checked above).
-                        unsafe { k.step_avx2(xu, ru, pu, ap, *rsu) }
-                    } else {
-                        k.step::<Plain, 0>(xu, ru, pu, ap, *rsu)
-                    };
-                },
-            );
-    }
+        .for_each_init(
+            || (vec![0f32; f], vec![0f32; f], vec![0f32; f], Vec::new()),
+            |(r, p, ap, w), (u, xu)| {
+                let (idx, conf) = c.row(u);
+                let rows = Rows { idx, conf, y, f };
+                #[cfg(target_arch = "x86_64")]
+                if wide {
+                    // SAFETY: the CPU supports AVX2 and FMA (checked above).
+                    unsafe { cg_row_avx2(&yty, &rows, xu, r, p, ap, w, cg_steps) };
+                    return;
+                }
+                cg_row::<Plain, 0>(&yty, &rows, xu, r, p, ap, w, cg_steps);
+            },
+        );
 }
 
 /// One row's confidences and the other side's factors.
@@ -387,127 +339,96 @@ struct Rows<'a> {
     f: usize,
 }
 
-/// The per-row work of one CG step: `gv` is the row's dense product with
-/// `YᵀY + λI`, `w` scratch for the per-item weights.
-struct Kernel<'a> {
-    gv: &'a [f32],
-    rows: &'a Rows<'a>,
-    w: &'a mut Vec<f32>,
+/// `cg_row` compiled for AVX2 + FMA (chosen at run time).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn cg_row_avx2(
+    yty: &[f32],
+    rows: &Rows,
+    xu: &mut [f32],
+    r: &mut [f32],
+    p: &mut [f32],
+    ap: &mut [f32],
+    w: &mut Vec<f32>,
+    cg_steps: usize,
+) {
+    // Common factor counts get their own build (constant loop bounds unroll).
+    match rows.f {
+        32 => cg_row::<Fused, 32>(yty, rows, xu, r, p, ap, w, cg_steps),
+        64 => cg_row::<Fused, 64>(yty, rows, xu, r, p, ap, w, cg_steps),
+        128 => cg_row::<Fused, 128>(yty, rows, xu, r, p, ap, w, cg_steps),
+        _ => cg_row::<Fused, 0>(yty, rows, xu, r, p, ap, w, cg_steps),
+    }
 }
 
-impl Kernel<'_> {
-    /// `init` compiled for AVX2 + FMA; common factor counts get their own
-    /// build (constant loop bounds unroll).
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn init_avx2(self, xu: &[f32], r: &mut [f32], p: &mut [f32]) -> f32 {
-        match self.rows.f {
-            32 => self.init::<Fused, 32>(xu, r, p),
-            64 => self.init::<Fused, 64>(xu, r, p),
-            128 => self.init::<Fused, 128>(xu, r, p),
-            _ => self.init::<Fused, 0>(xu, r, p),
-        }
+/// Conjugate-gradient steps on one row's normal equations
+/// `(YᵀY + λI + Σ_i (c_i − 1) y_i y_iᵀ) x = Σ_i c_i y_i`, warm-started at `xu`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn cg_row<M: MulAdd, const F: usize>(
+    yty: &[f32],
+    rows: &Rows,
+    xu: &mut [f32],
+    r: &mut [f32],
+    p: &mut [f32],
+    ap: &mut [f32],
+    w: &mut Vec<f32>,
+    cg_steps: usize,
+) {
+    // F > 0: the factor count is a compile-time constant.
+    let f = if F > 0 { F } else { rows.f };
+    let (xu, r, p, ap) = (&mut xu[..f], &mut r[..f], &mut p[..f], &mut ap[..f]);
+    // r = Yᵀ C_u p_u − (Yᵀ C_u Y + λI) x_u, without forming Yᵀ C_u Y
+    matvec_inline::<M>(yty, xu, r);
+    for v in r.iter_mut() {
+        *v = -*v;
     }
-
-    #[cfg(not(target_arch = "x86_64"))]
-    unsafe fn init_avx2(self, xu: &[f32], r: &mut [f32], p: &mut [f32]) -> f32 {
-        self.init::<Plain, 0>(xu, r, p)
-    }
-
-    /// `step` compiled for AVX2 + FMA.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn step_avx2(
-        self,
-        xu: &mut [f32],
-        r: &mut [f32],
-        p: &mut [f32],
-        ap: &mut [f32],
-        rs: f32,
-    ) -> f32 {
-        match self.rows.f {
-            32 => self.step::<Fused, 32>(xu, r, p, ap, rs),
-            64 => self.step::<Fused, 64>(xu, r, p, ap, rs),
-            128 => self.step::<Fused, 128>(xu, r, p, ap, rs),
-            _ => self.step::<Fused, 0>(xu, r, p, ap, rs),
-        }
-    }
-
-    #[cfg(not(target_arch = "x86_64"))]
-    unsafe fn step_avx2(
-        self,
-        xu: &mut [f32],
-        r: &mut [f32],
-        p: &mut [f32],
-        ap: &mut [f32],
-        rs: f32,
-    ) -> f32 {
-        self.step::<Plain, 0>(xu, r, p, ap, rs)
-    }
-
-    /// The residual `r = Σ_i c_i y_i − (YᵀY + λI + Σ_i (c_i − 1) y_i y_iᵀ) x`
-    /// and `p = r`; returns `r·r`. (Plain loops, no closures: closures do not
-    /// inherit target features.)
-    #[inline(always)]
-    fn init<M: MulAdd, const F: usize>(self, xu: &[f32], r: &mut [f32], p: &mut [f32]) -> f32 {
-        let f = if F > 0 { F } else { self.rows.f };
-        let (xu, r, p, gv) = (&xu[..f], &mut r[..f], &mut p[..f], &self.gv[..f]);
-        let Rows { idx, conf, y, .. } = *self.rows;
-        for (a, b) in r.iter_mut().zip(gv) {
-            *a = -*b;
-        }
-        self.w.clear();
-        for (&i, &cu) in idx.iter().zip(conf) {
-            self.w.push(
-                cu - (cu - 1.0) * dot_inline::<M>(&y[i as usize * f..(i as usize + 1) * f], xu),
-            );
-        }
-        for (&i, &wi) in idx.iter().zip(self.w.iter()) {
-            axpy::<M>(wi, &y[i as usize * f..(i as usize + 1) * f], r);
-        }
-        p.copy_from_slice(r);
-        dot_inline::<M>(r, r)
-    }
-
-    /// One CG step from residual `r`, direction `p` and `rs = r·r`; returns
-    /// the new `r·r`.
-    #[inline(always)]
-    fn step<M: MulAdd, const F: usize>(
-        self,
-        xu: &mut [f32],
-        r: &mut [f32],
-        p: &mut [f32],
-        ap: &mut [f32],
-        rs: f32,
-    ) -> f32 {
-        let f = if F > 0 { F } else { self.rows.f };
-        let (xu, r, p, ap, gv) = (
-            &mut xu[..f],
-            &mut r[..f],
-            &mut p[..f],
-            &mut ap[..f],
-            &self.gv[..f],
+    w.clear();
+    for (&i, &cu) in rows.idx.iter().zip(rows.conf) {
+        w.push(
+            cu - (cu - 1.0) * dot_inline::<M>(&rows.y[i as usize * f..(i as usize + 1) * f], xu),
         );
-        let Rows { idx, conf, y, .. } = *self.rows;
-        ap.copy_from_slice(gv);
+    }
+    for (&i, &wi) in rows.idx.iter().zip(w.iter()) {
+        axpy::<M>(wi, &rows.y[i as usize * f..(i as usize + 1) * f], r);
+    }
+    p.copy_from_slice(r);
+    let mut rs_old = dot_inline::<M>(r, r);
+    for _ in 0..cg_steps {
+        if rs_old < 1e-20 {
+            break;
+        }
+        matvec_inline::<M>(yty, p, ap);
         // All dots first (independent, so they pipeline), then the updates.
-        self.w.clear();
-        for (&i, &cu) in idx.iter().zip(conf) {
-            self.w
-                .push((cu - 1.0) * dot_inline::<M>(&y[i as usize * f..(i as usize + 1) * f], p));
+        // (plain loops, no closures: closures do not inherit target features)
+        w.clear();
+        for (&i, &cu) in rows.idx.iter().zip(rows.conf) {
+            w.push((cu - 1.0) * dot_inline::<M>(&rows.y[i as usize * f..(i as usize + 1) * f], p));
         }
-        for (&i, &wi) in idx.iter().zip(self.w.iter()) {
-            axpy::<M>(wi, &y[i as usize * f..(i as usize + 1) * f], ap);
+        for (&i, &wi) in rows.idx.iter().zip(w.iter()) {
+            axpy::<M>(wi, &rows.y[i as usize * f..(i as usize + 1) * f], ap);
         }
-        let step = rs / dot_inline::<M>(p, ap);
+        let step = rs_old / dot_inline::<M>(p, ap);
         axpy::<M>(step, p, xu);
         axpy::<M>(-step, ap, r);
         let rs_new = dot_inline::<M>(r, r);
-        let beta = rs_new / rs;
+        let beta = rs_new / rs_old;
         for (a, b) in p.iter_mut().zip(r.iter()) {
             *a = M::mul_add(beta, *a, *b);
         }
-        rs_new
+        rs_old = rs_new;
+    }
+}
+
+/// `out = M v` for a symmetric M (row-major), as a sum of rows scaled by
+/// `v` (no horizontal reductions), always inlined.
+#[inline(always)]
+fn matvec_inline<M: MulAdd>(m: &[f32], v: &[f32], out: &mut [f32]) {
+    let f = v.len();
+    out.fill(0.0);
+    for (b, &vb) in v.iter().enumerate() {
+        axpy::<M>(vb, &m[b * f..(b + 1) * f], out);
     }
 }
 
