@@ -26,6 +26,7 @@ pub mod data;
 pub mod display;
 mod error;
 pub mod eval;
+pub mod features;
 pub mod metrics;
 pub mod models;
 pub mod pipeline;

@@ -7,6 +7,7 @@ mod bad_input;
 mod cli;
 mod contract;
 mod data;
+mod features;
 mod mf;
 mod peers;
 mod pipeline;

@@ -1,0 +1,11 @@
+//! Features for CTR models: the schema contract (sparse, dense and sequence
+//! fields with their own embedding sizes), encoders fitted on training rows
+//! only, and the MovieLens CTR task of the documents.
+
+mod encoders;
+mod movielens_ctr;
+mod schema;
+
+pub use encoders::{Bucketizer, LabelEncoder, MinMaxScaler, MultiHotEncoder};
+pub use movielens_ctr::{AGE_EDGES, CtrBatch, MovieLensCtr};
+pub use schema::{DatasetSchema, FieldKind, FieldSchema, Pooling};
