@@ -9,6 +9,8 @@
 mod baseline;
 pub mod cf;
 pub mod contract;
+#[cfg(feature = "deep")]
+pub mod deep;
 pub mod mf;
 pub mod persist;
 pub mod retrieval;
