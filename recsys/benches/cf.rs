@@ -123,17 +123,7 @@ fn main() {
             }
         }
     }
-    let exe = std::env::current_exe().unwrap();
-    let out = std::process::Command::new(exe)
-        .arg("synthetic")
-        .output()
-        .unwrap();
-    let line = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .last()
-        .unwrap_or("{}")
-        .to_string();
-    let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+    let v = run_synthetic_child();
     notes.push(format!(
         "synthetic 10M interactions, 500k users, 100k items (Zipf 0.9): generate + sparse views {:.1} s; ItemCF BM25 k=100 fit {:.1} s ({} neighbour pairs); top-10 for 10k users {:.2} s; peak RSS {:.0} MiB",
         v["gen_s"].as_f64().unwrap_or(f64::NAN),

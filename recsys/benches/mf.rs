@@ -125,17 +125,7 @@ fn main() {
         }
     }
     if std::env::var("RECSYS_BENCH_SKIP_SYNTHETIC").is_err() {
-        let exe = std::env::current_exe().unwrap();
-        let out = std::process::Command::new(exe)
-            .arg("synthetic")
-            .output()
-            .unwrap();
-        let line = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .last()
-            .unwrap_or("{}")
-            .to_string();
-        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        let v = run_synthetic_child();
         notes.push(format!(
             "synthetic {} interactions, 1M users, 200k items (Zipf 0.9): generate {:.1} s; ALS f=64, 15 iterations fit {:.1} s; exact top-10 for 10k users (blocked) {:.2} s; peak RSS {:.0} MiB",
             v["nnz"],

@@ -79,6 +79,18 @@ pub fn time_peer(key: &str, params: &str, threads: usize) -> Option<serde_json::
     .ok()
 }
 
+/// Runs this bench binary again with the argument `synthetic` (a child
+/// process, so its peak memory is its own) and parses the JSON object it
+/// prints last (`null` fields when it failed).
+pub fn run_synthetic_child() -> serde_json::Value {
+    let out = std::env::current_exe().and_then(|exe| Command::new(exe).arg("synthetic").output());
+    let Ok(out) = out else {
+        return serde_json::Value::Null;
+    };
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().last().unwrap_or("{}")).unwrap_or_default()
+}
+
 /// Milliseconds with 1 decimal.
 pub fn ms(s: f64) -> String {
     format!("{:.1} ms", s * 1e3)

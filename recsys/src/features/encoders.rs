@@ -88,7 +88,9 @@ impl MinMaxScaler {
         let (min, max) = values
             .into_iter()
             .filter(|v| v.is_finite())
-            .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), v| {
+                (a.min(v), b.max(v))
+            });
         if min > max {
             return MinMaxScaler { min: 0.0, max: 1.0 };
         }
@@ -119,7 +121,11 @@ pub struct MultiHotEncoder {
 
 impl MultiHotEncoder {
     /// Fits on the label sets of the training rows.
-    pub fn fit<'a>(rows: impl IntoIterator<Item = &'a [String]>, max_len: usize, min_count: usize) -> Self {
+    pub fn fit<'a>(
+        rows: impl IntoIterator<Item = &'a [String]>,
+        max_len: usize,
+        min_count: usize,
+    ) -> Self {
         let all: Vec<&str> = rows.into_iter().flatten().map(String::as_str).collect();
         MultiHotEncoder {
             labels: LabelEncoder::fit(all, min_count),

@@ -60,7 +60,9 @@ const USER_FIELDS: usize = 5;
 fn categorical<'a>(f: &'a Features, name: &str) -> Result<&'a [String]> {
     match f.column(name) {
         Some(FeatureColumn::Categorical(v)) => Ok(v),
-        _ => Err(Error::InvalidData(format!("user features lack the categorical column {name:?}"))),
+        _ => Err(Error::InvalidData(format!(
+            "user features lack the categorical column {name:?}"
+        ))),
     }
 }
 
@@ -81,12 +83,29 @@ impl MovieLensCtr {
         let split = Split::loo().apply(&positives)?;
         let (train, val_pos, test_pos) = (
             split.train.clone(),
-            split.val.clone().ok_or_else(|| Error::InvalidData("no validation positives".into()))?,
+            split
+                .val
+                .clone()
+                .ok_or_else(|| Error::InvalidData("no validation positives".into()))?,
             split.test.clone(),
         );
         let rated = data.interactions.clone();
-        let val = Candidates::sample(&val_pos, &rated, &train, 999, NegativeSampler::Uniform, seed)?;
-        let test = Candidates::sample(&test_pos, &rated, &train, 999, NegativeSampler::Uniform, seed.wrapping_add(1))?;
+        let val = Candidates::sample(
+            &val_pos,
+            &rated,
+            &train,
+            999,
+            NegativeSampler::Uniform,
+            seed,
+        )?;
+        let test = Candidates::sample(
+            &test_pos,
+            &rated,
+            &train,
+            999,
+            NegativeSampler::Uniform,
+            seed.wrapping_add(1),
+        )?;
 
         // User side: raw values per dense user index.
         let n_users = train.n_users();
@@ -98,10 +117,17 @@ impl MovieLensCtr {
         );
         let age: Vec<f32> = match users.column("age") {
             Some(FeatureColumn::Numeric(v)) => v.clone(),
-            Some(FeatureColumn::Categorical(v)) => v.iter().map(|a| a.parse().unwrap_or(f32::NAN)).collect(),
-            _ => return Err(Error::InvalidData("user features lack an age column".into())),
+            Some(FeatureColumn::Categorical(v)) => {
+                v.iter().map(|a| a.parse().unwrap_or(f32::NAN)).collect()
+            }
+            _ => {
+                return Err(Error::InvalidData(
+                    "user features lack an age column".into(),
+                ));
+            }
         };
-        let value = |col: &[String], u: u32| urow(u).map(|r| col[r as usize].clone()).unwrap_or_default();
+        let value =
+            |col: &[String], u: u32| urow(u).map(|r| col[r as usize].clone()).unwrap_or_default();
         let zip3 = |u: u32| value(zip, u).chars().take(3).collect::<String>();
         // Encoders fitted on the training rows only.
         let rows_u = train.user_indices();
@@ -126,7 +152,11 @@ impl MovieLensCtr {
         // Item side.
         let genres = match items.column("genres") {
             Some(FeatureColumn::MultiLabel(v)) => v,
-            _ => return Err(Error::InvalidData("item features lack the genres column".into())),
+            _ => {
+                return Err(Error::InvalidData(
+                    "item features lack the genres column".into(),
+                ));
+            }
         };
         let irow = |i: u32| items.ids().get(train.items().raw(i));
         let empty: Vec<String> = Vec::new();
@@ -134,10 +164,15 @@ impl MovieLensCtr {
         let rows_i = train.item_indices();
         let enc_item = LabelEncoder::fit(rows_i.iter().map(|&i| train.items().raw(i)), 1);
         let max_len = 6;
-        let enc_genres = MultiHotEncoder::fit(rows_i.iter().map(|&i| genres_of(i).as_slice()), max_len, 1);
+        let enc_genres =
+            MultiHotEncoder::fit(rows_i.iter().map(|&i| genres_of(i).as_slice()), max_len, 1);
         let n_items = train.n_items();
-        let item_ids = (0..n_items as u32).map(|i| enc_item.encode(train.items().raw(i))).collect();
-        let item_genres = (0..n_items as u32).flat_map(|i| enc_genres.encode(genres_of(i))).collect();
+        let item_ids = (0..n_items as u32)
+            .map(|i| enc_item.encode(train.items().raw(i)))
+            .collect();
+        let item_genres = (0..n_items as u32)
+            .flat_map(|i| enc_genres.encode(genres_of(i)))
+            .collect();
 
         let with_vocab = |mut f: FieldSchema, v: usize| {
             f.vocab = v;
@@ -151,7 +186,10 @@ impl MovieLensCtr {
                 with_vocab(FieldSchema::sparse("occupation", 8), enc_occ.vocab()),
                 with_vocab(FieldSchema::sparse("zip3", 8), enc_zip.vocab()),
                 with_vocab(FieldSchema::sparse("movie_id", 16), enc_item.vocab()),
-                with_vocab(FieldSchema::sequence("genres", max_len, Pooling::Mean, 8), enc_genres.labels.vocab()),
+                with_vocab(
+                    FieldSchema::sequence("genres", max_len, Pooling::Mean, 8),
+                    enc_genres.labels.vocab(),
+                ),
             ],
         };
         Ok(MovieLensCtr {

@@ -16,7 +16,10 @@ pub fn fm_interaction(e: Tensor<3>) -> Tensor<2> {
     let [b, _, _] = e.dims();
     let s = e.clone().sum_dim(1); // [B, 1, D]
     let sq = (e.clone() * e).sum_dim(1); // [B, 1, D]
-    (s.clone() * s - sq).sum_dim(2).mul_scalar(0.5).reshape([b, 1])
+    (s.clone() * s - sq)
+        .sum_dim(2)
+        .mul_scalar(0.5)
+        .reshape([b, 1])
 }
 
 /// The same term as the explicit sum over field pairs `Σ_{i<j} ⟨e_i, e_j⟩`
@@ -81,14 +84,25 @@ impl FieldEmbedding {
                 ),
                 FieldKind::Dense => continue,
             };
-            let init = burn::nn::Initializer::Normal { mean: 0.0, std: 0.01 };
-            s.vectors.push(EmbeddingConfig::new(f.vocab.max(1), f.dim).with_initializer(init.clone()).init(device));
+            let init = burn::nn::Initializer::Normal {
+                mean: 0.0,
+                std: 0.01,
+            };
+            s.vectors.push(
+                EmbeddingConfig::new(f.vocab.max(1), f.dim)
+                    .with_initializer(init.clone())
+                    .init(device),
+            );
             s.first_order.push(
                 EmbeddingConfig::new(f.vocab.max(1), 1)
                     .with_initializer(burn::nn::Initializer::Zeros)
                     .init(device),
             );
-            s.projections.push((f.dim != fm_dim).then(|| LinearConfig::new(f.dim, fm_dim).with_bias(false).init(device)));
+            s.projections.push((f.dim != fm_dim).then(|| {
+                LinearConfig::new(f.dim, fm_dim)
+                    .with_bias(false)
+                    .init(device)
+            }));
             s.kinds.push(kind);
             s.max_lens.push(max_len);
         }
@@ -152,8 +166,14 @@ mod tests {
         let device = Device::flex();
         device.seed(42);
         let e = Tensor::<3>::random([32, 7, 8], Distribution::Normal(0.0, 1.0), &device);
-        let fast: Vec<f32> = fm_interaction(e.clone()).into_data().try_to_vec::<f32>().unwrap();
-        let naive: Vec<f32> = fm_interaction_naive(e).into_data().try_to_vec::<f32>().unwrap();
+        let fast: Vec<f32> = fm_interaction(e.clone())
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        let naive: Vec<f32> = fm_interaction_naive(e)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         for (a, b) in fast.iter().zip(&naive) {
             assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "{a} vs {b}");
         }
@@ -170,12 +190,18 @@ mod tests {
         let schema = DatasetSchema { fields: vec![a, g] };
         let layer = FieldEmbedding::new(&schema, 8, &device);
         let sparse = Tensor::<2, Int>::from_data(TensorData::new(vec![0i64, 3], [2, 1]), &device);
-        let seq = Tensor::<2, Int>::from_data(TensorData::new(vec![0i64, 0, 0, 2, 0, 0], [2, 3]), &device);
+        let seq = Tensor::<2, Int>::from_data(
+            TensorData::new(vec![0i64, 0, 0, 2, 0, 0], [2, 3]),
+            &device,
+        );
         let out = layer.forward(sparse, seq);
         assert_eq!(out.fields.dims(), [2, 2, 8]);
         assert_eq!(out.flat.dims(), [2, 12]);
         let flat: Vec<f32> = out.flat.into_data().try_to_vec::<f32>().unwrap();
-        assert!(flat[..12].iter().all(|&v| v == 0.0), "row of padding ids is exactly zero");
+        assert!(
+            flat[..12].iter().all(|&v| v == 0.0),
+            "row of padding ids is exactly zero"
+        );
         assert!(flat[12..].iter().any(|&v| v != 0.0));
         // Mean pooling ignores padding: [2, 0, 0] embeds like [2].
         let one = layer.forward(

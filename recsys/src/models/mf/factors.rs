@@ -18,24 +18,10 @@ pub struct FactorModel {
     pub(crate) curve: LearningCurve,
 }
 
-/// Dot product with eight independent accumulators (vectorises).
+/// Dot product (the portable build of [`super::simd::dot_inline`]).
 #[inline]
 pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for k in 0..8 {
-            acc[k] += x[k] * y[k];
-        }
-    }
-    let mut s = acc.iter().sum::<f32>();
-    for (x, y) in ra.iter().zip(rb) {
-        s += x * y;
-    }
-    s
+    super::simd::dot_inline::<super::simd::Plain>(a, b)
 }
 
 impl FactorModel {
