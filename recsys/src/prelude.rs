@@ -6,7 +6,13 @@ pub use crate::data::{
     InteractionsFile, ItemFeatures, Separator, Summary, UserFeatures,
 };
 pub use crate::eval::Protocol;
+pub use crate::features::{DatasetSchema, FieldKind, FieldSchema, MovieLensCtr, Pooling};
 pub use crate::models::cf::{ContentProfiles, Feedback, Similarity, TimeDecay, Weighting};
+#[cfg(feature = "deep")]
+pub use crate::models::deep::{
+    Arch, AttentionDeepFm, Compute, CtrModel, CtrParams, Dcn, DeepFm, LrSchedule, OptimizerKind,
+    WideDeep, XDeepFm,
+};
 pub use crate::models::mf::{
     Als, AlsSolver, Bpr, Ease, EaseModel, FactorModel, NegativeSampling, Svd, SvdModel,
 };

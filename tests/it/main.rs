@@ -7,6 +7,8 @@ mod bad_input;
 mod cli;
 mod contract;
 mod data;
+#[cfg(feature = "deep")]
+mod deep;
 mod features;
 mod mf;
 mod peers;

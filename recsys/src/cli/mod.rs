@@ -2,6 +2,8 @@
 //! evaluations of split files. The binary is a thin wrapper over [`main`].
 
 mod config;
+#[cfg(feature = "deep")]
+mod train;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,6 +11,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub use config::RunConfig;
+#[cfg(feature = "deep")]
+pub use train::{TrainConfig, evaluate_checkpoint};
 
 use crate::models::model_from_name;
 use crate::report::{Leaderboard, Report};
@@ -36,20 +40,35 @@ enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
-    /// Evaluate one model on split files (TSV, header optional).
+    /// Train a deep CTR model described by a TOML config (see
+    /// configs/*_movielens.toml); resumes from its last checkpoint.
+    #[cfg(feature = "deep")]
+    Train {
+        /// The config file.
+        config: PathBuf,
+    },
+    /// Evaluate one model on split files (TSV, header optional), or a
+    /// trained deep model with --checkpoint.
     Evaluate {
+        /// A `recsys train` output folder (or its checkpoints/best): scores
+        /// the test candidates.
+        #[arg(long, conflicts_with_all = ["train", "test", "candidates", "model"])]
+        checkpoint: Option<PathBuf>,
+        /// With --checkpoint: also rank all items (full ranking).
+        #[arg(long, requires = "checkpoint")]
+        full: bool,
         /// Training interactions: `user item [rating [timestamp]]`.
-        #[arg(long)]
-        train: PathBuf,
+        #[arg(long, required_unless_present = "checkpoint")]
+        train: Option<PathBuf>,
         /// Test interactions (full ranking over all items not in train).
-        #[arg(long, required_unless_present = "candidates")]
+        #[arg(long, required_unless_present_any = ["candidates", "checkpoint"])]
         test: Option<PathBuf>,
         /// Candidates `user item label` (sampled protocol instead of full ranking).
         #[arg(long)]
         candidates: Option<PathBuf>,
         /// Model name (popularity, random, itemcf, usercf, als, bpr, ease, svd, svdpp).
-        #[arg(long)]
-        model: String,
+        #[arg(long, required_unless_present = "checkpoint")]
+        model: Option<String>,
         /// Hyper-parameter `key=value`, repeatable.
         #[arg(long = "param", value_name = "KEY=VALUE")]
         params: Vec<String>,
@@ -72,9 +91,10 @@ enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
-    /// Compare the report JSON files in a folder side by side.
+    /// Compare the report JSON files in a folder (and its subfolders'
+    /// `report.json`, e.g. `recsys train` runs) side by side.
     Compare {
-        /// Folder of `*.json` reports.
+        /// Folder of `*.json` reports or of run folders.
         runs: PathBuf,
     },
 }
@@ -106,7 +126,42 @@ fn run(cli: Cli) -> Result<()> {
             let report = cfg.pipeline()?.evaluate()?;
             finish(&report, out.as_ref())
         }
+        #[cfg(feature = "deep")]
+        Command::Train { config } => {
+            let cfg = TrainConfig::load(&config)?;
+            let report = cfg.run()?;
+            finish(&report, None)?;
+            eprintln!("wrote {}", cfg.output.dir.display());
+            Ok(())
+        }
         Command::Evaluate {
+            checkpoint: Some(dir),
+            full,
+            json,
+            ..
+        } => {
+            #[cfg(feature = "deep")]
+            {
+                let reports = evaluate_checkpoint(&dir, full)?;
+                for r in &reports {
+                    println!("{r}");
+                }
+                if let Some(path) = json {
+                    reports[0].save_json(&path)?;
+                    eprintln!("wrote {}", path.display());
+                }
+                Ok(())
+            }
+            #[cfg(not(feature = "deep"))]
+            {
+                let _ = (dir, full, json);
+                Err(Error::Config(
+                    "--checkpoint needs recsys built with the `deep` feature".into(),
+                ))
+            }
+        }
+        Command::Evaluate {
+            checkpoint: None,
             train,
             test,
             candidates,
@@ -118,10 +173,14 @@ fn run(cli: Cli) -> Result<()> {
             k,
             rating,
             json,
+            ..
         } => {
             if k.is_empty() || k.contains(&0) {
                 return Err(Error::Config("--k needs positive cut-offs".into()));
             }
+            let (Some(train), Some(model)) = (train, model) else {
+                unreachable!("clap requires --train and --model without --checkpoint")
+            };
             let m = model_from_name(&model, &parse_params(&params)?)?;
             let pipeline = match (test, candidates) {
                 (_, Some(c)) => Pipeline::predefined_sampled(&train, c),
@@ -146,12 +205,19 @@ fn run(cli: Cli) -> Result<()> {
             let mut files: Vec<PathBuf> = std::fs::read_dir(&runs)
                 .map_err(|e| Error::io(&runs, e))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .filter_map(|p| {
+                    if p.is_dir() {
+                        let r = p.join("report.json");
+                        r.is_file().then_some(r)
+                    } else {
+                        p.extension().is_some_and(|x| x == "json").then_some(p)
+                    }
+                })
                 .collect();
             files.sort();
             if files.is_empty() {
                 return Err(Error::Config(format!(
-                    "no *.json reports in {}",
+                    "no *.json reports (or run folders with report.json) in {}",
                     runs.display()
                 )));
             }

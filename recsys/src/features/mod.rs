@@ -7,5 +7,5 @@ mod movielens_ctr;
 mod schema;
 
 pub use encoders::{Bucketizer, LabelEncoder, MinMaxScaler, MultiHotEncoder};
-pub use movielens_ctr::{AGE_EDGES, CtrBatch, MovieLensCtr};
+pub use movielens_ctr::{AGE_EDGES, CtrBatch, MovieLensCtr, PairEncoder};
 pub use schema::{DatasetSchema, FieldKind, FieldSchema, Pooling};

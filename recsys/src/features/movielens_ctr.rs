@@ -31,6 +31,68 @@ pub struct CtrBatch {
     pub len: usize,
 }
 
+/// Encodes `(user, item)` pairs into model batches from per-user and
+/// per-item feature tables (dense indices of the task's universe): the
+/// user's sparse ids, then the item's sparse ids, then the item's sequence
+/// ids, in the order of [`PairEncoder::schema`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairEncoder {
+    pub schema: DatasetSchema,
+    /// `[n_users × user_width]`.
+    user_sparse: Vec<u32>,
+    user_width: usize,
+    /// `[n_items × item_width]`.
+    item_sparse: Vec<u32>,
+    item_width: usize,
+    /// `[n_items × seq_width]` (0-padded).
+    item_sequences: Vec<u32>,
+    seq_width: usize,
+}
+
+impl PairEncoder {
+    /// Users the tables cover.
+    pub fn n_users(&self) -> usize {
+        self.user_sparse.len() / self.user_width.max(1)
+    }
+
+    /// Items the tables cover.
+    pub fn n_items(&self) -> usize {
+        self.item_sparse.len() / self.item_width.max(1)
+    }
+
+    /// Encodes `(user, item)` pairs with their labels into a model batch.
+    pub fn encode(&self, users: &[u32], items: &[u32], labels: &[f32]) -> CtrBatch {
+        let n = users.len().min(items.len());
+        let mut b = CtrBatch {
+            sparse: Vec::with_capacity(n * (self.user_width + self.item_width)),
+            sequences: Vec::with_capacity(n * self.seq_width),
+            dense: Vec::new(),
+            labels: labels.iter().take(n).copied().collect(),
+            len: n,
+        };
+        let (uw, iw, sw) = (self.user_width, self.item_width, self.seq_width);
+        for (&u, &i) in users.iter().zip(items).take(n) {
+            let (u, i) = (u as usize, i as usize);
+            b.sparse
+                .extend_from_slice(&self.user_sparse[u * uw..(u + 1) * uw]);
+            b.sparse
+                .extend_from_slice(&self.item_sparse[i * iw..(i + 1) * iw]);
+            b.sequences
+                .extend_from_slice(&self.item_sequences[i * sw..(i + 1) * sw]);
+        }
+        b
+    }
+
+    /// Sets every field's embedding dimension to `dim` (the peer
+    /// harness's DeepFM embeds all seven fields in 16 dimensions).
+    pub fn uniform_dims(mut self, dim: usize) -> Self {
+        for f in &mut self.schema.fields {
+            f.dim = dim;
+        }
+        self
+    }
+}
+
 /// The MovieLens CTR data: schema, encoded side features, positives split
 /// leave-one-out, fixed evaluation candidates, and per-epoch training rows.
 #[derive(Debug, Clone)]
@@ -44,13 +106,9 @@ pub struct MovieLensCtr {
     pub val: Candidates,
     /// 1 test positive + 999 never-rated items per user.
     pub test: Candidates,
-    /// `[n_users × 5]`: user_id, gender, age bucket, occupation, zip3 ids.
-    user_fields: Vec<u32>,
-    /// `[n_items]` movie_id ids.
-    item_ids: Vec<u32>,
-    /// `[n_items × max_len]` genre ids.
-    item_genres: Vec<u32>,
-    max_len: usize,
+    /// Feature tables: user_id, gender, age bucket, occupation, zip3 per
+    /// user; movie_id and genres per item.
+    pub encoder: PairEncoder,
     negatives: usize,
     seed: u64,
 }
@@ -71,14 +129,6 @@ impl MovieLensCtr {
     /// (`Dataset::movielens_100k()`); `seed` fixes the candidates and the
     /// negatives of every epoch.
     pub fn new(data: &Dataset, seed: u64) -> Result<Self> {
-        let (users, items) = match (&data.users, &data.items) {
-            (Some(u), Some(i)) => (u, i),
-            _ => {
-                return Err(Error::InvalidData(
-                    "the MovieLens CTR task needs user and item features".into(),
-                ));
-            }
-        };
         let positives = data.interactions.implicit(4.0);
         let split = Split::loo().apply(&positives)?;
         let (train, val_pos, test_pos) = (
@@ -106,7 +156,58 @@ impl MovieLensCtr {
             NegativeSampler::Uniform,
             seed.wrapping_add(1),
         )?;
+        Self::build(data, train, rated, val, test, seed)
+    }
 
+    /// The task on predefined files (the peer harness's
+    /// `splits/ml100k/loo_sampled`): `train.tsv` (`user item timestamp`
+    /// positives) and `val_candidates.tsv`/`test_candidates.tsv` (`user item
+    /// label`), raw MovieLens ids; negatives for training are drawn outside
+    /// every rating of `data`.
+    pub fn from_files(
+        data: &Dataset,
+        train: impl AsRef<std::path::Path>,
+        val: impl AsRef<std::path::Path>,
+        test: impl AsRef<std::path::Path>,
+        seed: u64,
+    ) -> Result<Self> {
+        let all = &data.interactions;
+        let tr = crate::data::InteractionsFile::new(train.as_ref()).load()?;
+        let train = crate::split::reindex(&tr, all.users(), all.items())?;
+        let val = Candidates::load(val, all)?;
+        let test = Candidates::load(test, all)?;
+        Self::build(data, train, all.clone(), val, test, seed)
+    }
+
+    /// [`MovieLensCtr::from_files`] on a folder holding `train.tsv`,
+    /// `val_candidates.tsv` and `test_candidates.tsv`.
+    pub fn from_dir(data: &Dataset, dir: impl AsRef<std::path::Path>, seed: u64) -> Result<Self> {
+        let d = dir.as_ref();
+        Self::from_files(
+            data,
+            d.join("train.tsv"),
+            d.join("val_candidates.tsv"),
+            d.join("test_candidates.tsv"),
+            seed,
+        )
+    }
+
+    fn build(
+        data: &Dataset,
+        train: Interactions,
+        rated: Interactions,
+        val: Candidates,
+        test: Candidates,
+        seed: u64,
+    ) -> Result<Self> {
+        let (users, items) = match (&data.users, &data.items) {
+            (Some(u), Some(i)) => (u, i),
+            _ => {
+                return Err(Error::InvalidData(
+                    "the MovieLens CTR task needs user and item features".into(),
+                ));
+            }
+        };
         // User side: raw values per dense user index.
         let n_users = train.n_users();
         let urow = |u: u32| users.ids().get(train.users().raw(u));
@@ -174,6 +275,7 @@ impl MovieLensCtr {
             .flat_map(|i| enc_genres.encode(genres_of(i)))
             .collect();
 
+        let item_width = 1;
         let with_vocab = |mut f: FieldSchema, v: usize| {
             f.vocab = v;
             f
@@ -192,16 +294,22 @@ impl MovieLensCtr {
                 ),
             ],
         };
+        let encoder = PairEncoder {
+            schema: schema.clone(),
+            user_sparse: user_fields,
+            user_width: USER_FIELDS,
+            item_sparse: item_ids,
+            item_width,
+            item_sequences: item_genres,
+            seq_width: max_len,
+        };
         Ok(MovieLensCtr {
             schema,
             train,
             rated,
             val,
             test,
-            user_fields,
-            item_ids,
-            item_genres,
-            max_len,
+            encoder,
             negatives: 4,
             seed,
         })
@@ -246,23 +354,14 @@ impl MovieLensCtr {
     /// Encodes `(user, item)` pairs (dense indices of [`Self::train`]) with
     /// their labels into a model batch.
     pub fn encode(&self, users: &[u32], items: &[u32], labels: &[f32]) -> CtrBatch {
-        let n = users.len().min(items.len());
-        let mut b = CtrBatch {
-            sparse: Vec::with_capacity(n * (USER_FIELDS + 1)),
-            sequences: Vec::with_capacity(n * self.max_len),
-            dense: Vec::new(),
-            labels: labels.iter().take(n).copied().collect(),
-            len: n,
-        };
-        for (&u, &i) in users.iter().zip(items).take(n) {
-            let u = u as usize;
-            b.sparse
-                .extend_from_slice(&self.user_fields[u * USER_FIELDS..(u + 1) * USER_FIELDS]);
-            b.sparse.push(self.item_ids[i as usize]);
-            let i = i as usize;
-            b.sequences
-                .extend_from_slice(&self.item_genres[i * self.max_len..(i + 1) * self.max_len]);
-        }
-        b
+        self.encoder.encode(users, items, labels)
+    }
+
+    /// Sets every field's embedding dimension to `dim` (see
+    /// [`PairEncoder::uniform_dims`]).
+    pub fn uniform_dims(mut self, dim: usize) -> Self {
+        self.encoder = self.encoder.uniform_dims(dim);
+        self.schema = self.encoder.schema.clone();
+        self
     }
 }

@@ -1,0 +1,636 @@
+//! Hyper-parameters and the training loop of the CTR networks: BCE with
+//! logits, Adam/AdamW/SGD, constant/cosine/plateau learning rates, gradient
+//! clipping, L2 on embeddings, early stopping on validation NDCG@10, best
+//! and last checkpoints with resume.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::{
+    AdamConfig, AdamWConfig, GradientsParams, SgdConfig, decay::WeightDecayConfig,
+    momentum::MomentumConfig,
+};
+use burn::tensor::{Device, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+use super::device::{Compute, ResolvedDevice};
+use super::layers::InputPlan;
+use super::model::CtrModel;
+use super::net::{Arch, CtrNet, NetConfig};
+use crate::features::MovieLensCtr;
+use crate::{Error, Result};
+
+/// The optimiser.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum OptimizerKind {
+    /// Adam (β 0.9/0.999, ε 1e-8 as in PyTorch).
+    Adam,
+    /// AdamW with decoupled weight decay.
+    AdamW { weight_decay: f64 },
+    /// SGD with (optional, 0 = none) momentum.
+    Sgd { momentum: f64 },
+}
+
+/// The learning rate over epochs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum LrSchedule {
+    Constant,
+    /// Cosine annealing from `lr` to `min_lr` over `max_epochs`.
+    Cosine {
+        min_lr: f64,
+    },
+    /// Multiply by `factor` after `patience` epochs without a better
+    /// validation NDCG@10 (not below `min_lr`).
+    ReduceOnPlateau {
+        factor: f64,
+        patience: usize,
+        min_lr: f64,
+    },
+}
+
+/// Hyper-parameters of a CTR network and its training. Build with
+/// [`DeepFm::params`] and friends; [`CtrParams::fit`] trains.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CtrParams {
+    pub net: NetConfig,
+    pub optimizer: OptimizerKind,
+    pub lr: f64,
+    pub schedule: LrSchedule,
+    pub batch_size: usize,
+    pub max_epochs: usize,
+    /// Epochs without a better validation NDCG@10 before stopping (0 =
+    /// never stop early).
+    pub patience: usize,
+    /// Clip the gradient norm of every parameter tensor to this value.
+    pub grad_clip: Option<f64>,
+    /// `λ Σ ‖embedding‖²` added to the loss of every batch.
+    pub l2_embedding: f64,
+    pub seed: u64,
+    pub compute: Compute,
+    /// Writes `best/` and `last/` checkpoints here after every epoch.
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Continue from `checkpoint_dir/last` when it exists.
+    pub resume: bool,
+    /// Per-epoch lines (and an indicatif bar in terminals).
+    pub verbose: bool,
+    /// Rows per forward pass when scoring.
+    pub eval_batch: usize,
+}
+
+impl Default for CtrParams {
+    fn default() -> Self {
+        CtrParams {
+            net: NetConfig::default(),
+            optimizer: OptimizerKind::Adam,
+            lr: 1e-3,
+            schedule: LrSchedule::Constant,
+            batch_size: 1024,
+            max_epochs: 20,
+            patience: 3,
+            grad_clip: None,
+            l2_embedding: 0.0,
+            seed: 42,
+            compute: Compute::Auto,
+            checkpoint_dir: None,
+            resume: false,
+            verbose: true,
+            eval_batch: 65_536,
+        }
+    }
+}
+
+macro_rules! setter {
+    ($(#[$doc:meta])* $name:ident : $t:ty => $($field:ident).+) => {
+        $(#[$doc])*
+        pub fn $name(mut self, v: $t) -> Self {
+            self.$($field).+ = v;
+            self
+        }
+    };
+}
+
+impl CtrParams {
+    /// Defaults for `arch` (the peer harness's DeepFM sizes and training).
+    pub fn new(arch: Arch) -> Self {
+        let mut p = CtrParams::default();
+        p.net.arch = arch;
+        p
+    }
+
+    setter!(/// Common field dimension (FM, CIN, attention). Defaults to 16.
+        fm_dim: usize => net.fm_dim);
+    setter!(/// DNN hidden sizes. Defaults to `[128, 64]`.
+        hidden: Vec<usize> => net.hidden);
+    setter!(/// BatchNorm in the DNN. Defaults to false.
+        batch_norm: bool => net.batch_norm);
+    setter!(/// Dropout probability in the DNN (and attention). Defaults to 0.
+        dropout: f64 => net.dropout);
+    setter!(/// CIN feature maps per layer (xDeepFM). Defaults to `[128, 128]`.
+        cin_layers: Vec<usize> => net.cin_layers);
+    setter!(/// Self-attention layers (AttentionDeepFM). Defaults to 2.
+        attention_layers: usize => net.attention_layers);
+    setter!(/// Attention heads (must divide `fm_dim`). Defaults to 2.
+        attention_heads: usize => net.attention_heads);
+    setter!(/// Cross layers (DCN). Defaults to 3.
+        cross_layers: usize => net.cross_layers);
+    setter!(/// Optimiser. Defaults to Adam.
+        optimizer: OptimizerKind => optimizer);
+    setter!(/// Learning rate. Defaults to 1e-3.
+        lr: f64 => lr);
+    setter!(/// Learning-rate schedule. Defaults to constant.
+        schedule: LrSchedule => schedule);
+    setter!(/// Rows per training batch. Defaults to 1024.
+        batch_size: usize => batch_size);
+    setter!(/// Epoch budget. Defaults to 20.
+        max_epochs: usize => max_epochs);
+    setter!(/// Early-stopping patience in epochs (0 = off). Defaults to 3.
+        patience: usize => patience);
+    setter!(/// Gradient-norm clipping. Defaults to none.
+        grad_clip: Option<f64> => grad_clip);
+    setter!(/// L2 weight on the embeddings. Defaults to 0.
+        l2_embedding: f64 => l2_embedding);
+    setter!(/// Seed of the initialisation and of dropout. Defaults to 42.
+        seed: u64 => seed);
+    setter!(/// Device. Defaults to [`Compute::Auto`].
+        compute: Compute => compute);
+    setter!(/// Per-epoch output. Defaults to true.
+        verbose: bool => verbose);
+
+    /// Writes checkpoints to `dir` (`best/`, `last/`). Defaults to none.
+    pub fn checkpoint_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.checkpoint_dir = Some(dir.into());
+        self
+    }
+
+    /// Continue from the last checkpoint when there is one. Defaults to
+    /// false.
+    pub fn resume(mut self, yes: bool) -> Self {
+        self.resume = yes;
+        self
+    }
+
+    /// Checks the values.
+    pub fn check(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Config(m));
+        if self.lr <= 0.0 || !self.lr.is_finite() {
+            return bad(format!("lr must be positive, got {}", self.lr));
+        }
+        if self.batch_size == 0 || self.eval_batch == 0 {
+            return bad("batch sizes must be positive".into());
+        }
+        if self.net.fm_dim == 0 {
+            return bad("fm_dim must be positive".into());
+        }
+        if !(0.0..1.0).contains(&self.net.dropout) {
+            return bad(format!(
+                "dropout must be in [0, 1), got {}",
+                self.net.dropout
+            ));
+        }
+        if self.net.arch == Arch::AttentionDeepFm
+            && (self.net.attention_heads == 0 || self.net.fm_dim % self.net.attention_heads != 0)
+        {
+            return bad(format!(
+                "attention_heads ({}) must divide fm_dim ({})",
+                self.net.attention_heads, self.net.fm_dim
+            ));
+        }
+        if self.net.arch == Arch::XDeepFm && self.net.cin_layers.is_empty() {
+            return bad("xDeepFM needs at least one CIN layer".into());
+        }
+        if self.l2_embedding < 0.0 {
+            return bad("l2_embedding must be ≥ 0".into());
+        }
+        Ok(())
+    }
+
+    /// Trains on `task` (validation candidates for early stopping) and
+    /// returns the fitted model with the best validation epoch's weights.
+    pub fn fit(&self, task: &MovieLensCtr) -> Result<CtrModel> {
+        self.check()?;
+        let dev = self.compute.resolve()?;
+        Trainer::new(self, task, dev)?.run()
+    }
+
+    fn build_optimizer(&self) -> burn::optim::ModuleOptimizer {
+        let clip = self
+            .grad_clip
+            .map(|c| burn::optim::grad_clipping::GradientClippingConfig::Norm(c as f32));
+        match self.optimizer {
+            OptimizerKind::Adam => AdamConfig::new()
+                .with_epsilon(1e-8)
+                .with_grad_clipping(clip)
+                .init(),
+            OptimizerKind::AdamW { weight_decay } => AdamWConfig::new()
+                .with_epsilon(1e-8)
+                .with_weight_decay(weight_decay as f32)
+                .with_grad_clipping(clip)
+                .init(),
+            OptimizerKind::Sgd { momentum } => SgdConfig::new()
+                .with_momentum((momentum > 0.0).then(|| {
+                    MomentumConfig::new()
+                        .with_momentum(momentum)
+                        .with_dampening(0.0)
+                }))
+                .with_weight_decay(None::<WeightDecayConfig>)
+                .with_gradient_clipping(clip)
+                .init(),
+        }
+    }
+}
+
+/// Per-epoch record of a CTR fit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CtrEpoch {
+    /// 1-based.
+    pub epoch: usize,
+    pub lr: f64,
+    /// Mean BCE over the epoch's rows (without the L2 term).
+    pub loss: f64,
+    pub val_ndcg10: f64,
+    pub val_hr10: f64,
+    pub val_auc: f64,
+    pub val_logloss: f64,
+    /// Seconds of sampling + all mini-batches.
+    pub train_seconds: f64,
+    /// Seconds of scoring the validation candidates.
+    pub eval_seconds: f64,
+}
+
+/// Training state written with every checkpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct TrainState {
+    params: CtrParams,
+    epochs: Vec<CtrEpoch>,
+    best_epoch: usize,
+    best_ndcg: f64,
+    lr: f64,
+    since_best: usize,
+    since_lr_change: usize,
+}
+
+/// Mean binary cross-entropy of `logits` `[B, 1]` against `labels` `[B,
+/// 1]`, in the numerically stable form `max(x, 0) − x·y + ln(1 + e^{−|x|})`.
+pub fn bce_with_logits(logits: Tensor<2>, labels: Tensor<2>) -> Tensor<1> {
+    let pos = logits.clone().clamp_min(0.0);
+    let soft = logits.clone().abs().neg().exp().log1p();
+    (pos - logits * labels + soft).mean()
+}
+
+struct Trainer<'a> {
+    params: &'a CtrParams,
+    task: &'a MovieLensCtr,
+    dev: ResolvedDevice,
+    /// The autodiff device training runs on.
+    ad: Device,
+}
+
+impl<'a> Trainer<'a> {
+    fn new(params: &'a CtrParams, task: &'a MovieLensCtr, dev: ResolvedDevice) -> Result<Self> {
+        let ad = dev.device.clone().autodiff();
+        Ok(Trainer {
+            params,
+            task,
+            dev,
+            ad,
+        })
+    }
+
+    fn run(self) -> Result<CtrModel> {
+        let p = self.params;
+        let schema = &self.task.schema;
+        self.ad.seed(p.seed);
+        let mut net = CtrNet::new(schema, &p.net, &self.ad);
+        let mut optim = p.build_optimizer();
+        let plan = InputPlan::new(schema);
+        let n_params = net.num_params();
+        let mut state = TrainState {
+            params: p.clone(),
+            epochs: Vec::new(),
+            best_epoch: 0,
+            best_ndcg: f64::NEG_INFINITY,
+            lr: p.lr,
+            since_best: 0,
+            since_lr_change: 0,
+        };
+        let mut best = net.clone();
+        if let (true, Some(dir)) = (p.resume, &p.checkpoint_dir) {
+            if dir.join("last/state.json").is_file() {
+                let (n, o, s) = load_checkpoint(&dir.join("last"), net, optim, &self.ad)?;
+                net = n;
+                optim = o;
+                state = s;
+                best = if dir.join("best/model.bpk").is_file() {
+                    CtrNet::new(schema, &p.net, &self.ad)
+                        .try_load_file(dir.join("best/model.bpk"))
+                        .map_err(|e| Error::Config(format!("best checkpoint: {e}")))?
+                } else {
+                    net.clone()
+                };
+                if p.verbose {
+                    println!(
+                        "resumed from {} after epoch {}",
+                        dir.join("last").display(),
+                        state.epochs.len()
+                    );
+                }
+            }
+        }
+        if p.verbose && state.epochs.is_empty() {
+            println!(
+                "{} · {} parameters · {} · {} train positives, batch {}",
+                p.net.arch.name(),
+                n_params,
+                self.dev,
+                self.task.train.len(),
+                p.batch_size
+            );
+        }
+        let eval_scorer = |net: &CtrNet| -> Result<Vec<f32>> {
+            let valid = net.valid();
+            Ok(score_candidates(
+                &valid,
+                &self.task.encoder,
+                &self.task.val,
+                p.eval_batch,
+                &self.dev.device,
+            ))
+        };
+        let start_epoch = state.epochs.len() + 1;
+        for epoch in start_epoch..=p.max_epochs {
+            if p.patience > 0 && state.since_best >= p.patience {
+                break;
+            }
+            let lr = match p.schedule {
+                LrSchedule::Cosine { min_lr } => {
+                    let t = (epoch - 1) as f64 / p.max_epochs.max(1) as f64;
+                    min_lr + 0.5 * (p.lr - min_lr) * (1.0 + (std::f64::consts::PI * t).cos())
+                }
+                _ => state.lr,
+            };
+            let t0 = Instant::now();
+            let (users, items, labels) = self.task.epoch_rows(epoch);
+            let n = users.len();
+            let bar = batch_bar(n.div_ceil(p.batch_size) as u64, epoch, p.verbose);
+            let (mut total, mut rows) = (0.0f64, 0usize);
+            for s in (0..n).step_by(p.batch_size) {
+                let e = (s + p.batch_size).min(n);
+                let b = self
+                    .task
+                    .encoder
+                    .encode(&users[s..e], &items[s..e], &labels[s..e]);
+                let input = plan.input(&b, &self.ad);
+                let y =
+                    Tensor::<2>::from_data(TensorData::new(b.labels.clone(), [b.len, 1]), &self.ad);
+                let loss = bce_with_logits(net.forward(input), y);
+                let value = loss.clone().into_scalar::<f32>() as f64;
+                let loss = if p.l2_embedding > 0.0 {
+                    loss + net.embedding_l2().mul_scalar(p.l2_embedding)
+                } else {
+                    loss
+                };
+                let grads = GradientsParams::from_grads(loss.backward(), &net);
+                net = optim.step(lr, net, grads);
+                let batch_len = b.len as f64;
+                total += value * batch_len;
+                rows += b.len;
+                if let Some(b) = &bar {
+                    b.inc(1);
+                }
+            }
+            if let Some(b) = &bar {
+                b.finish_and_clear();
+            }
+            let train_seconds = t0.elapsed().as_secs_f64();
+            let t1 = Instant::now();
+            let scores = eval_scorer(&net)?;
+            let m = quick_metrics(&self.task.val, &scores);
+            let eval_seconds = t1.elapsed().as_secs_f64();
+            let log = CtrEpoch {
+                epoch,
+                lr,
+                loss: total / rows.max(1) as f64,
+                val_ndcg10: m.ndcg10,
+                val_hr10: m.hr10,
+                val_auc: m.auc,
+                val_logloss: m.logloss,
+                train_seconds,
+                eval_seconds,
+            };
+            if !log.loss.is_finite() {
+                return Err(Error::Config(format!(
+                    "training diverged at epoch {epoch} (loss {}); lower the learning rate",
+                    log.loss
+                )));
+            }
+            let improved = log.val_ndcg10 > state.best_ndcg;
+            if p.verbose {
+                println!(
+                    "epoch {epoch:>3}  loss {:.4}  val AUC {:.4}  HR@10 {:.4}  NDCG@10 {:.4}  train {:.2}s  eval {:.2}s{}",
+                    log.loss,
+                    log.val_auc,
+                    log.val_hr10,
+                    log.val_ndcg10,
+                    log.train_seconds,
+                    log.eval_seconds,
+                    if improved { "  *" } else { "" }
+                );
+            }
+            state.epochs.push(log);
+            if improved {
+                state.best_ndcg = m.ndcg10;
+                state.best_epoch = epoch;
+                state.since_best = 0;
+                state.since_lr_change = 0;
+                best = net.clone();
+            } else {
+                state.since_best += 1;
+                state.since_lr_change += 1;
+                if let LrSchedule::ReduceOnPlateau {
+                    factor,
+                    patience,
+                    min_lr,
+                } = p.schedule
+                {
+                    if state.since_lr_change >= patience.max(1) {
+                        state.lr = (state.lr * factor).max(min_lr);
+                        state.since_lr_change = 0;
+                    }
+                }
+            }
+            if let Some(dir) = &p.checkpoint_dir {
+                if improved {
+                    save_checkpoint(&dir.join("best"), &net, None, &state)?;
+                }
+                save_checkpoint(&dir.join("last"), &net, Some(&optim), &state)?;
+            }
+        }
+        let stopped_early = state.epochs.len() < p.max_epochs;
+        Ok(CtrModel::new(
+            best.valid(),
+            p.clone(),
+            self.task.encoder.clone(),
+            self.task.train.clone(),
+            state.epochs,
+            state.best_epoch,
+            stopped_early,
+            n_params,
+            self.dev,
+        ))
+    }
+}
+
+/// A bar over the batches of an epoch, in terminals only (notebooks get
+/// the per-epoch lines).
+fn batch_bar(batches: u64, epoch: usize, verbose: bool) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    (verbose && std::io::stderr().is_terminal()).then(|| {
+        let b = indicatif::ProgressBar::new(batches);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("epoch {prefix} {bar:30} {pos}/{len} batches")
+                .expect("valid template"),
+        );
+        b.set_prefix(epoch.to_string());
+        b
+    })
+}
+
+/// Probabilities of every candidate row, in [`Candidates::iter`] order.
+pub(crate) fn score_candidates(
+    net: &CtrNet,
+    encoder: &crate::features::PairEncoder,
+    cands: &crate::split::Candidates,
+    batch: usize,
+    device: &Device,
+) -> Vec<f32> {
+    let (mut us, mut is) = (
+        Vec::with_capacity(cands.len()),
+        Vec::with_capacity(cands.len()),
+    );
+    for (u, items, _) in cands.iter() {
+        for &i in items {
+            us.push(u);
+            is.push(i);
+        }
+    }
+    score_pairs(net, encoder, &us, &is, batch, device)
+}
+
+/// Probabilities of `(user, item)` pairs, `batch` rows per forward pass.
+pub(crate) fn score_pairs(
+    net: &CtrNet,
+    encoder: &crate::features::PairEncoder,
+    users: &[u32],
+    items: &[u32],
+    batch: usize,
+    device: &Device,
+) -> Vec<f32> {
+    let mut out = Vec::with_capacity(users.len());
+    let plan = InputPlan::new(&encoder.schema);
+    for s in (0..users.len()).step_by(batch.max(1)) {
+        let e = (s + batch).min(users.len());
+        let b = encoder.encode(&users[s..e], &items[s..e], &[]);
+        let logits = net.forward(plan.input(&b, device));
+        let p = burn::tensor::activation::sigmoid(logits);
+        out.extend(
+            p.into_data()
+                .convert::<f32>()
+                .try_into_vec::<f32>()
+                .expect("f32 scores"),
+        );
+    }
+    out
+}
+
+pub(crate) struct QuickMetrics {
+    pub ndcg10: f64,
+    pub hr10: f64,
+    pub auc: f64,
+    pub logloss: f64,
+}
+
+/// NDCG@10, HR@10 over users, global AUC and LogLoss over rows, of scores in
+/// [`Candidates::iter`] order.
+pub(crate) fn quick_metrics(cands: &crate::split::Candidates, scores: &[f32]) -> QuickMetrics {
+    use crate::metrics::{pointwise, sampled};
+    let (mut ndcg, mut hr, mut n) = (0.0, 0.0, 0usize);
+    let mut labels_all = Vec::with_capacity(scores.len());
+    let mut at = 0;
+    for (_, items, labels) in cands.iter() {
+        let s = &scores[at..at + items.len()];
+        at += items.len();
+        labels_all.extend_from_slice(labels);
+        let neg: Vec<f32> = s
+            .iter()
+            .zip(labels)
+            .filter(|(_, l)| !**l)
+            .map(|(x, _)| *x)
+            .collect();
+        for (&x, _) in s.iter().zip(labels).filter(|(_, l)| **l) {
+            let r = sampled::rank_against(x, &neg);
+            ndcg += sampled::ndcg(r.rank, 10);
+            hr += sampled::hit(r.rank, 10);
+            n += 1;
+        }
+    }
+    let n = n.max(1) as f64;
+    QuickMetrics {
+        ndcg10: ndcg / n,
+        hr10: hr / n,
+        auc: pointwise::auc(scores, &labels_all).unwrap_or(f64::NAN),
+        logloss: pointwise::log_loss(scores, &labels_all),
+    }
+}
+
+fn save_checkpoint(
+    dir: &Path,
+    net: &CtrNet,
+    optim: Option<&burn::optim::ModuleOptimizer>,
+    state: &TrainState,
+) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let fail =
+        |what: &str, e: String| Error::Config(format!("saving {what} in {}: {e}", dir.display()));
+    // Each file is written beside its final name and renamed into place.
+    let tmp = dir.join("model.bpk.tmp");
+    net.clone()
+        .save_file(&tmp)
+        .map_err(|e| fail("the model", e.to_string()))?;
+    std::fs::rename(&tmp, dir.join("model.bpk")).map_err(|e| Error::io(dir, e))?;
+    if let Some(o) = optim {
+        let tmp = dir.join("optimizer.bin.tmp");
+        o.save(&tmp)
+            .map_err(|e| fail("the optimizer", e.to_string()))?;
+        std::fs::rename(&tmp, dir.join("optimizer.bin")).map_err(|e| Error::io(dir, e))?;
+    }
+    let json = serde_json::to_string_pretty(state).map_err(|e| fail("the state", e.to_string()))?;
+    crate::data::download::write_atomic(&dir.join("state.json"), json.as_bytes())
+}
+
+fn load_checkpoint(
+    dir: &Path,
+    net: CtrNet,
+    optim: burn::optim::ModuleOptimizer,
+    _device: &Device,
+) -> Result<(CtrNet, burn::optim::ModuleOptimizer, TrainState)> {
+    let fail = |what: &str, e: String| {
+        Error::Config(format!("loading {what} from {}: {e}", dir.display()))
+    };
+    let state: TrainState = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("state.json")).map_err(|e| Error::io(dir, e))?,
+    )
+    .map_err(|e| fail("state.json", e.to_string()))?;
+    let net = net
+        .try_load_file(dir.join("model.bpk"))
+        .map_err(|e| fail("model.bpk", e.to_string()))?;
+    let optim = optim
+        .load(dir.join("optimizer.bin"))
+        .map_err(|e| fail("optimizer.bin", e.to_string()))?;
+    Ok((net, optim, state))
+}

@@ -1,0 +1,123 @@
+//! Deep CTR models (feature `deep`): learning, reproducibility, every
+//! architecture, bit-exact checkpoints and resume, on the MovieLens CTR task.
+
+use recsys::prelude::*;
+
+use crate::{data_dir, temp_dir};
+
+fn task() -> Option<MovieLensCtr> {
+    data_dir()?;
+    let ml = Dataset::movielens_100k().unwrap();
+    Some(MovieLensCtr::new(&ml, 42).unwrap())
+}
+
+fn quick(arch: Arch) -> CtrParams {
+    CtrParams::new(arch)
+        .max_epochs(2)
+        .compute(Compute::Cpu)
+        .verbose(false)
+}
+
+#[test]
+fn deepfm_learns_and_the_same_seed_gives_the_same_numbers() {
+    let Some(task) = task() else { return };
+    let a = quick(Arch::DeepFm).fit(&task).unwrap();
+    let b = quick(Arch::DeepFm).fit(&task).unwrap();
+    let losses = |m: &CtrModel| m.epochs.iter().map(|e| e.loss).collect::<Vec<_>>();
+    assert_eq!(losses(&a), losses(&b), "same seed, same losses");
+    assert_eq!(a.epochs[1].val_ndcg10, b.epochs[1].val_ndcg10);
+    assert!(a.epochs[1].loss < a.epochs[0].loss, "loss falls");
+    assert!(
+        a.epochs[1].val_auc > 0.75,
+        "val AUC {}",
+        a.epochs[1].val_auc
+    );
+    let c = quick(Arch::DeepFm).seed(7).fit(&task).unwrap();
+    assert_ne!(losses(&a), losses(&c), "another seed, other numbers");
+    let test = a.evaluate(&task.test).unwrap();
+    for m in ["HR@10", "NDCG@10", "AUC", "LogLoss", "MRR"] {
+        assert!(test.get(m).unwrap().is_finite(), "{m}");
+    }
+}
+
+#[test]
+fn every_architecture_trains() {
+    let Some(task) = task() else { return };
+    for arch in Arch::ALL {
+        let m = CtrParams::new(arch)
+            .max_epochs(1)
+            .batch_size(4096)
+            .lr(0.004)
+            .compute(Compute::Cpu)
+            .verbose(false)
+            .fit(&task)
+            .unwrap();
+        let e = &m.epochs[0];
+        assert!(
+            e.loss.is_finite() && e.loss < 0.5,
+            "{arch:?}: loss {}",
+            e.loss
+        );
+        eprintln!(
+            "{arch:?}: loss {:.4}, val AUC {:.4}, {:.2} s",
+            e.loss, e.val_auc, e.train_seconds
+        );
+        assert!(e.val_auc > 0.6, "{arch:?}: val AUC {}", e.val_auc);
+        assert!(m.n_params > 10_000, "{arch:?}");
+    }
+}
+
+#[test]
+fn checkpoints_round_trip_bit_for_bit_and_training_resumes() {
+    let Some(task) = task() else { return };
+    let dir = temp_dir("ctr-ckpt");
+    let m = quick(Arch::DeepFm)
+        .max_epochs(1)
+        .checkpoint_dir(dir.join("run"))
+        .fit(&task)
+        .unwrap();
+    // Save -> load -> the same predictions, bit for bit.
+    m.save(dir.join("model")).unwrap();
+    let back = CtrModel::load(dir.join("model"), &task).unwrap();
+    let (a, b) = (
+        m.predict_candidates(&task.test),
+        back.predict_candidates(&task.test),
+    );
+    assert_eq!(a.len(), b.len());
+    assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
+    // The trainer's best checkpoint holds the same weights.
+    let best = CtrModel::load(dir.join("run/best"), &task).unwrap();
+    assert_eq!(best.predict(&[0, 1], &[5, 6]), m.predict(&[0, 1], &[5, 6]));
+    // Resume: a 2-epoch budget continues after epoch 1 and ends where an
+    // uninterrupted 2-epoch run ends.
+    let resumed = quick(Arch::DeepFm)
+        .checkpoint_dir(dir.join("run"))
+        .resume(true)
+        .fit(&task)
+        .unwrap();
+    let straight = quick(Arch::DeepFm).fit(&task).unwrap();
+    assert_eq!(resumed.epochs.len(), 2);
+    assert_eq!(resumed.epochs[0], m.epochs[0]);
+    assert_eq!(resumed.epochs[1].loss, straight.epochs[1].loss);
+    assert_eq!(resumed.epochs[1].val_ndcg10, straight.epochs[1].val_ndcg10);
+}
+
+#[test]
+fn bad_hyper_parameters_are_rejected() {
+    assert!(DeepFm::params().lr(0.0).check().is_err());
+    assert!(DeepFm::params().dropout(1.0).check().is_err());
+    assert!(
+        AttentionDeepFm::params()
+            .attention_heads(3)
+            .check()
+            .is_err()
+    );
+    assert!(XDeepFm::params().cin_layers(vec![]).check().is_err());
+    assert!(DeepFm::params().check().is_ok());
+    assert_eq!(
+        Arch::from_name("attention_deepfm"),
+        Some(Arch::AttentionDeepFm)
+    );
+    assert_eq!(Arch::from_name("Wide&Deep"), Some(Arch::WideDeep));
+    assert!(Compute::from_name("tpu").is_err());
+}
