@@ -70,7 +70,12 @@ impl TrainConfig {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let mut cfg: TrainConfig =
             toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
-        let base = path.parent().unwrap_or(Path::new("."));
+        // Absolute paths, so the copy saved with a run works from anywhere.
+        let base = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let base = std::fs::canonicalize(base).map_err(|e| Error::io(base, e))?;
         if let Some(d) = &cfg.data.split_dir {
             if d.is_relative() {
                 cfg.data.split_dir = Some(base.join(d));
@@ -144,11 +149,7 @@ pub fn evaluate_checkpoint(dir: &Path, full: bool) -> Result<Vec<Report>> {
                 dir.display()
             ))
         })?;
-    let mut cfg: TrainConfig = toml::from_str(
-        &std::fs::read_to_string(run.join("config.toml")).map_err(|e| Error::io(run, e))?,
-    )
-    .map_err(|e| Error::Config(format!("{}: {e}", run.join("config.toml").display())))?;
-    cfg.output.dir = run.to_path_buf();
+    let cfg = TrainConfig::load(&run.join("config.toml"))?;
     let weights = if dir.join("model.bpk").is_file() {
         dir.to_path_buf()
     } else {

@@ -15,17 +15,16 @@ use crate::{Error, Result};
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Compute {
-    /// A hardware GPU when GPU support is built and wgpu finds a discrete
-    /// or integrated adapter (not yet: always the CPU). `RECSYS_DEVICE`
+    /// A hardware GPU once the burn-wgpu path is built (not yet: the CPU). `RECSYS_DEVICE`
     /// (`cpu`, `gpu`, `wgpu`) overrides the choice.
     #[default]
     Auto,
     /// The pure-Rust CPU backend (burn-flex: SIMD + rayon).
     Cpu,
-    /// The first hardware GPU through burn-wgpu (error without one).
+    /// The first hardware GPU through burn-wgpu (not built yet: an error).
     Gpu,
     /// wgpu's default adapter whatever it is, software renderers such as
-    /// Mesa lavapipe included (for testing the GPU code path on CPUs).
+    /// Mesa lavapipe included (not built yet: an error).
     Wgpu,
 }
 
@@ -52,15 +51,12 @@ impl Compute {
             (c, _) => c,
         };
         match choice {
-            Compute::Cpu => Ok(ResolvedDevice::cpu()),
-            Compute::Auto => Ok(gpu::hardware().unwrap_or_else(ResolvedDevice::cpu)),
-            Compute::Gpu | Compute::Wgpu => gpu::any().ok_or_else(|| {
-                Error::Config(
-                    "the GPU path (burn-wgpu) is not built into this version of recsys yet; \
-                     use Compute::Cpu or Compute::Auto"
-                        .into(),
-                )
-            }),
+            Compute::Gpu | Compute::Wgpu => Err(Error::Config(
+                "the GPU path (burn-wgpu) is not built into this version of recsys yet; \
+                 use Compute::Cpu or Compute::Auto"
+                    .into(),
+            )),
+            _ => Ok(ResolvedDevice::cpu()),
         }
     }
 }
@@ -70,7 +66,6 @@ impl Compute {
 pub struct ResolvedDevice {
     pub device: Device,
     pub description: String,
-    pub is_gpu: bool,
 }
 
 impl ResolvedDevice {
@@ -78,7 +73,6 @@ impl ResolvedDevice {
         ResolvedDevice {
             device: Device::flex(),
             description: format!("CPU (burn-flex, {} threads)", rayon::current_num_threads()),
-            is_gpu: false,
         }
     }
 }
@@ -86,18 +80,5 @@ impl ResolvedDevice {
 impl fmt::Display for ResolvedDevice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.description)
-    }
-}
-
-// The burn-wgpu path is not wired in yet: every GPU request reports that.
-mod gpu {
-    use super::ResolvedDevice;
-
-    pub fn hardware() -> Option<ResolvedDevice> {
-        None
-    }
-
-    pub fn any() -> Option<ResolvedDevice> {
-        None
     }
 }

@@ -339,8 +339,9 @@ impl FieldEmbedding {
         }
     }
 
-    /// Σ of the squared embedding weights (for an L2 penalty on embeddings).
-    pub fn l2(&self) -> Tensor<1> {
+    /// Σ of the squared embedding weights (for an L2 penalty on embeddings);
+    /// `None` for a schema without categorical fields.
+    pub fn l2(&self) -> Option<Tensor<1>> {
         let mut total: Option<Tensor<1>> = None;
         for e in self.group_vectors.iter().chain(&self.seq_vectors) {
             let w = e.weight.val();
@@ -350,7 +351,7 @@ impl FieldEmbedding {
                 None => s,
             });
         }
-        total.expect("a schema with no categorical field has no embeddings to penalise")
+        total
     }
 }
 
@@ -397,7 +398,7 @@ impl Dnn {
         }
     }
 
-    /// Output width (the last hidden size, or the input when there is none).
+    /// `[B, in]` → `[B, last hidden]` (the input itself without hidden layers).
     pub fn forward(&self, mut x: Tensor<2>) -> Tensor<2> {
         for (i, l) in self.linears.iter().enumerate() {
             x = l.forward(x);

@@ -199,7 +199,8 @@ impl CtrModel {
             .epochs
             .iter()
             .map(|e| e.train_seconds + e.eval_seconds)
-            .sum();
+            .sum::<f64>()
+            .max(0.0);
         Report::from_series(
             self.name().to_string(),
             self.param_pairs(),
@@ -224,8 +225,10 @@ impl CtrModel {
             ("hidden".to_string(), format!("{:?}", n.hidden)),
             ("lr".to_string(), self.params.lr.to_string()),
             ("batch_size".to_string(), self.params.batch_size.to_string()),
-            ("best_epoch".to_string(), self.best_epoch.to_string()),
         ];
+        if self.best_epoch > 0 {
+            v.push(("best_epoch".into(), self.best_epoch.to_string()));
+        }
         if n.dropout > 0.0 {
             v.push(("dropout".into(), n.dropout.to_string()));
         }
@@ -264,13 +267,7 @@ impl CtrModel {
     /// hyper-parameters (`params.json`) into `dir`, each written atomically.
     pub fn save(&self, dir: impl AsRef<Path>) -> Result<()> {
         let dir = dir.as_ref();
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let tmp = dir.join("model.bpk.tmp");
-        self.net
-            .clone()
-            .save_file(&tmp)
-            .map_err(|e| Error::Config(format!("saving {}: {e}", tmp.display())))?;
-        std::fs::rename(&tmp, dir.join("model.bpk")).map_err(|e| Error::io(dir, e))?;
+        save_weights(&self.net, dir)?;
         let json = serde_json::to_string_pretty(&self.params)
             .map_err(|e| Error::Config(format!("params: {e}")))?;
         crate::data::download::write_atomic(&dir.join("params.json"), json.as_bytes())
@@ -388,6 +385,17 @@ impl fmt::Display for CtrModel {
     }
 }
 
+/// Writes `net`'s weights (a burnpack record) to `dir/model.bpk`
+/// atomically, creating `dir`.
+pub(crate) fn save_weights(net: &CtrNet, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let bytes =
+        net.clone().into_record().into_bytes().map_err(|e| {
+            Error::Config(format!("encoding the weights for {}: {e}", dir.display()))
+        })?;
+    crate::data::download::write_atomic(&dir.join("model.bpk"), &bytes)
+}
+
 fn negatives_of(c: &Candidates) -> usize {
     c.iter()
         .map(|(_, items, labels)| items.len() - labels.iter().filter(|l| **l).count())
@@ -397,14 +405,14 @@ fn negatives_of(c: &Candidates) -> usize {
 
 /// Precomputed scores of candidate rows as a [`Scorer`] for the shared
 /// sampled-metric code.
-struct CandidateScores<'a> {
+pub(crate) struct CandidateScores<'a> {
     offsets: HashMap<u32, usize>,
     scores: Vec<f32>,
     train: &'a Interactions,
 }
 
 impl<'a> CandidateScores<'a> {
-    fn new(cands: &Candidates, scores: Vec<f32>, train: &'a Interactions) -> Self {
+    pub(crate) fn new(cands: &Candidates, scores: Vec<f32>, train: &'a Interactions) -> Self {
         let mut offsets = HashMap::new();
         let mut at = 0;
         for (u, items, _) in cands.iter() {

@@ -70,8 +70,10 @@ impl Arch {
 }
 
 /// Sizes of a network. Defaults: the reference DeepFM of the peer harness
-/// (hidden 128-64, no BatchNorm, no dropout), CIN 128-128 split-half, 2
-/// attention layers of 2 heads, 3 cross layers.
+/// (hidden 128-64, no BatchNorm, no dropout), CIN 32-32 split-half, 2
+/// attention layers of 2 heads, 3 cross layers. (DeepCTR's CIN default,
+/// 128-128, costs about 40× the DNN on 7 fields of 16 dims: ~90 s per
+/// MovieLens epoch on 2 cores, against ~3 s for 32-32.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct NetConfig {
@@ -103,7 +105,7 @@ impl Default for NetConfig {
             hidden: vec![128, 64],
             batch_norm: false,
             dropout: 0.0,
-            cin_layers: vec![128, 128],
+            cin_layers: vec![32, 32],
             cin_split_half: true,
             attention_layers: 2,
             attention_heads: 2,
@@ -215,7 +217,7 @@ impl CtrNet {
     }
 
     /// Σ of squared embedding weights (the L2 penalty's base).
-    pub fn embedding_l2(&self) -> Tensor<1> {
+    pub fn embedding_l2(&self) -> Option<Tensor<1>> {
         self.embedding.l2()
     }
 }

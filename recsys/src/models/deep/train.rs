@@ -131,7 +131,7 @@ impl CtrParams {
         batch_norm: bool => net.batch_norm);
     setter!(/// Dropout probability in the DNN (and attention). Defaults to 0.
         dropout: f64 => net.dropout);
-    setter!(/// CIN feature maps per layer (xDeepFM). Defaults to `[128, 128]`.
+    setter!(/// CIN feature maps per layer (xDeepFM). Defaults to `[32, 32]`.
         cin_layers: Vec<usize> => net.cin_layers);
     setter!(/// Self-attention layers (AttentionDeepFM). Defaults to 2.
         attention_layers: usize => net.attention_layers);
@@ -215,7 +215,7 @@ impl CtrParams {
     pub fn fit(&self, task: &MovieLensCtr) -> Result<CtrModel> {
         self.check()?;
         let dev = self.compute.resolve()?;
-        Trainer::new(self, task, dev)?.run()
+        Trainer::new(self, task, dev).run()
     }
 
     fn build_optimizer(&self) -> burn::optim::ModuleOptimizer {
@@ -292,14 +292,14 @@ struct Trainer<'a> {
 }
 
 impl<'a> Trainer<'a> {
-    fn new(params: &'a CtrParams, task: &'a MovieLensCtr, dev: ResolvedDevice) -> Result<Self> {
+    fn new(params: &'a CtrParams, task: &'a MovieLensCtr, dev: ResolvedDevice) -> Self {
         let ad = dev.device.clone().autodiff();
-        Ok(Trainer {
+        Trainer {
             params,
             task,
             dev,
             ad,
-        })
+        }
     }
 
     fn run(self) -> Result<CtrModel> {
@@ -322,7 +322,7 @@ impl<'a> Trainer<'a> {
         let mut best = net.clone();
         if let (true, Some(dir)) = (p.resume, &p.checkpoint_dir) {
             if dir.join("last/state.json").is_file() {
-                let (n, o, s) = load_checkpoint(&dir.join("last"), net, optim, &self.ad)?;
+                let (n, o, s) = load_checkpoint(&dir.join("last"), net, optim)?;
                 net = n;
                 optim = o;
                 state = s;
@@ -352,16 +352,6 @@ impl<'a> Trainer<'a> {
                 p.batch_size
             );
         }
-        let eval_scorer = |net: &CtrNet| -> Result<Vec<f32>> {
-            let valid = net.valid();
-            Ok(score_candidates(
-                &valid,
-                &self.task.encoder,
-                &self.task.val,
-                p.eval_batch,
-                &self.dev.device,
-            ))
-        };
         let start_epoch = state.epochs.len() + 1;
         for epoch in start_epoch..=p.max_epochs {
             if p.patience > 0 && state.since_best >= p.patience {
@@ -390,10 +380,9 @@ impl<'a> Trainer<'a> {
                     Tensor::<2>::from_data(TensorData::new(b.labels.clone(), [b.len, 1]), &self.ad);
                 let loss = bce_with_logits(net.forward(input), y);
                 let value = loss.clone().into_scalar::<f32>() as f64;
-                let loss = if p.l2_embedding > 0.0 {
-                    loss + net.embedding_l2().mul_scalar(p.l2_embedding)
-                } else {
-                    loss
+                let loss = match net.embedding_l2() {
+                    Some(l2) if p.l2_embedding > 0.0 => loss + l2.mul_scalar(p.l2_embedding),
+                    _ => loss,
                 };
                 let grads = GradientsParams::from_grads(loss.backward(), &net);
                 net = optim.step(lr, net, grads);
@@ -409,8 +398,14 @@ impl<'a> Trainer<'a> {
             }
             let train_seconds = t0.elapsed().as_secs_f64();
             let t1 = Instant::now();
-            let scores = eval_scorer(&net)?;
-            let m = quick_metrics(&self.task.val, &scores);
+            let scores = score_candidates(
+                &net.valid(),
+                &self.task.encoder,
+                &self.task.val,
+                p.eval_batch,
+                &self.dev.device,
+            );
+            let m = validation_metrics(&self.task.val, scores, &self.task.train);
             let eval_seconds = t1.elapsed().as_secs_f64();
             let log = CtrEpoch {
                 epoch,
@@ -548,43 +543,33 @@ pub(crate) fn score_pairs(
     out
 }
 
-pub(crate) struct QuickMetrics {
-    pub ndcg10: f64,
-    pub hr10: f64,
-    pub auc: f64,
-    pub logloss: f64,
+/// Validation NDCG@10 and HR@10 (means over users), global AUC and LogLoss
+/// of scores in [`Candidates::iter`] order, by the shared sampled metrics.
+struct ValidationMetrics {
+    ndcg10: f64,
+    hr10: f64,
+    auc: f64,
+    logloss: f64,
 }
 
-/// NDCG@10, HR@10 over users, global AUC and LogLoss over rows, of scores in
-/// [`Candidates::iter`] order.
-pub(crate) fn quick_metrics(cands: &crate::split::Candidates, scores: &[f32]) -> QuickMetrics {
-    use crate::metrics::{pointwise, sampled};
-    let (mut ndcg, mut hr, mut n) = (0.0, 0.0, 0usize);
-    let mut labels_all = Vec::with_capacity(scores.len());
-    let mut at = 0;
-    for (_, items, labels) in cands.iter() {
-        let s = &scores[at..at + items.len()];
-        at += items.len();
-        labels_all.extend_from_slice(labels);
-        let neg: Vec<f32> = s
+fn validation_metrics(
+    cands: &crate::split::Candidates,
+    scores: Vec<f32>,
+    train: &crate::data::Interactions,
+) -> ValidationMetrics {
+    let scorer = super::model::CandidateScores::new(cands, scores, train);
+    let (_, series) = crate::eval::sampled_metrics(&scorer, cands, &[10]);
+    let get = |name: &str| {
+        series
             .iter()
-            .zip(labels)
-            .filter(|(_, l)| !**l)
-            .map(|(x, _)| *x)
-            .collect();
-        for (&x, _) in s.iter().zip(labels).filter(|(_, l)| **l) {
-            let r = sampled::rank_against(x, &neg);
-            ndcg += sampled::ndcg(r.rank, 10);
-            hr += sampled::hit(r.rank, 10);
-            n += 1;
-        }
-    }
-    let n = n.max(1) as f64;
-    QuickMetrics {
-        ndcg10: ndcg / n,
-        hr10: hr / n,
-        auc: pointwise::auc(scores, &labels_all).unwrap_or(f64::NAN),
-        logloss: pointwise::log_loss(scores, &labels_all),
+            .find(|m| m.name == name)
+            .map_or(f64::NAN, |m| m.value)
+    };
+    ValidationMetrics {
+        ndcg10: get("NDCG@10"),
+        hr10: get("HR@10"),
+        auc: get("AUC"),
+        logloss: get("LogLoss"),
     }
 }
 
@@ -594,20 +579,14 @@ fn save_checkpoint(
     optim: Option<&burn::optim::ModuleOptimizer>,
     state: &TrainState,
 ) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let fail =
         |what: &str, e: String| Error::Config(format!("saving {what} in {}: {e}", dir.display()));
-    // Each file is written beside its final name and renamed into place.
-    let tmp = dir.join("model.bpk.tmp");
-    net.clone()
-        .save_file(&tmp)
-        .map_err(|e| fail("the model", e.to_string()))?;
-    std::fs::rename(&tmp, dir.join("model.bpk")).map_err(|e| Error::io(dir, e))?;
+    super::model::save_weights(net, dir)?;
     if let Some(o) = optim {
-        let tmp = dir.join("optimizer.bin.tmp");
-        o.save(&tmp)
+        let bytes = o
+            .into_bytes()
             .map_err(|e| fail("the optimizer", e.to_string()))?;
-        std::fs::rename(&tmp, dir.join("optimizer.bin")).map_err(|e| Error::io(dir, e))?;
+        crate::data::download::write_atomic(&dir.join("optimizer.bin"), &bytes)?;
     }
     let json = serde_json::to_string_pretty(state).map_err(|e| fail("the state", e.to_string()))?;
     crate::data::download::write_atomic(&dir.join("state.json"), json.as_bytes())
@@ -617,7 +596,6 @@ fn load_checkpoint(
     dir: &Path,
     net: CtrNet,
     optim: burn::optim::ModuleOptimizer,
-    _device: &Device,
 ) -> Result<(CtrNet, burn::optim::ModuleOptimizer, TrainState)> {
     let fail = |what: &str, e: String| {
         Error::Config(format!("loading {what} from {}: {e}", dir.display()))
