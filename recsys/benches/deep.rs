@@ -2,9 +2,10 @@
 //! candidates): our DeepFM with the reference's sizes (7 fields × 16 dims,
 //! DNN 128-64, Adam 1e-3, batch 1024, early stopping on validation NDCG@10,
 //! patience 3, at most 20 epochs) for the reference's three seeds, beside
-//! the PyTorch DeepFM's results recorded by the harness
-//! (`results/protocol_A_deepfm.json`; torch is not in our peers venv, so
-//! not the same run). Seconds per training epoch (sampling + all batches),
+//! the PyTorch DeepFM of the harness (`deepfm.py`, same split files),
+//! run in the same run through the peers venv (`./dev bench` installs
+//! torch there), or its recorded results (`results/protocol_A_deepfm.json`)
+//! when torch is missing. Seconds per training epoch (sampling + all batches),
 //! seconds to score the 941,944 test rows, test HR@10 / NDCG@10.
 //! `./dev bench deep`; results in benches/results/deep.md.
 //! `RECSYS_DEEP_EPOCHS` caps the epochs; `RECSYS_DEEP_PARAMS` overrides
@@ -32,12 +33,19 @@ fn main() {
         Ok(j) => serde_json::from_str(&j).expect("RECSYS_DEEP_PARAMS: CtrParams JSON"),
         Err(_) => DeepFm::params(),
     };
-    let reference: serde_json::Value =
-        std::fs::read_to_string(dir.join("results/protocol_A_deepfm.json"))
-            .ok()
-            .and_then(|s| serde_json::from_str(&s).ok())
-            .unwrap_or_default();
     let threads = rayon::current_num_threads();
+    // The PyTorch reference in this run when the peers venv has torch,
+    // else its recorded results.
+    let (reference, same_run) = match run_pytorch_deepfm(&dir, epochs, threads) {
+        Some(r) => (r, true),
+        None => (
+            std::fs::read_to_string(dir.join("results/protocol_A_deepfm.json"))
+                .ok()
+                .and_then(|s| serde_json::from_str(&s).ok())
+                .unwrap_or_default(),
+            false,
+        ),
+    };
     let mut rows = Vec::new();
     for seed in [42u64, 43, 44] {
         let model = base
@@ -95,8 +103,54 @@ fn main() {
         &["seed", "test HR@10", "test NDCG@10", "best epoch", "s per epoch (median)", "s to score test", "parameters"],
         &rows,
         &[
-            format!("ours: burn-flex CPU backend, {threads} rayon threads; the reference: torch 2.15 CPU, 2 threads, recorded by ../shared/peers (results/protocol_A_deepfm.json), not timed in this run"),
-            "our encoders are fitted on the training rows only, so items without a training positive share the out-of-vocabulary id: fewer parameters".into(),
+            if same_run {
+                format!(
+                    "ours: burn-flex CPU backend, {threads} rayon threads; the reference: ../shared/peers/deepfm.py ({}, CPU, {} threads), run in the same run, before ours",
+                    reference["config"]["torch"].as_str().unwrap_or("torch"),
+                    reference["config"]["torch_threads"]
+                )
+            } else {
+                format!("ours: burn-flex CPU backend, {threads} rayon threads; the reference: torch 2.15 CPU, 2 threads, recorded by ../shared/peers (results/protocol_A_deepfm.json): torch is not in the peers venv, so not timed in this run")
+            },
+            "s per epoch: negative sampling + every training batch (both sides); s to score test: the 941,944 test rows".into(),
+            "parameters differ by the genre table: ours has one more row (the padding id of the genre sequence)".into(),
         ],
     );
+}
+
+/// Runs the peers' PyTorch DeepFM (`deepfm.py`: seeds 42, 43, 44) with
+/// `threads` torch threads and returns its result JSON; `None` when the
+/// peers Python has no torch.
+fn run_pytorch_deepfm(
+    dir: &std::path::Path,
+    epochs: usize,
+    threads: usize,
+) -> Option<serde_json::Value> {
+    let py = peers_python()?;
+    let has_torch = std::process::Command::new(&py)
+        .args(["-c", "import torch"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_torch {
+        return None;
+    }
+    eprintln!("running the PyTorch reference (deepfm.py, 3 seeds, {threads} threads)");
+    let code = format!(
+        "import json, deepfm; print(json.dumps(deepfm.run(3, {epochs}, threads={threads})))"
+    );
+    let out = std::process::Command::new(&py)
+        .current_dir(dir)
+        .args(["-c", &code])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .ok()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for line in stdout.lines().filter(|l| l.starts_with('[')) {
+        eprintln!("{line}");
+    }
+    if !out.status.success() {
+        eprintln!("the PyTorch reference failed; using its recorded results");
+        return None;
+    }
+    serde_json::from_str(stdout.lines().last()?).ok()
 }

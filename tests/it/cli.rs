@@ -154,3 +154,41 @@ fn multi_stage_configs_of_the_documents_run() {
         );
     }
 }
+
+#[test]
+fn train_writes_a_run_that_evaluate_and_compare_read() {
+    let Some(_) = data_dir() else { return };
+    let dir = temp_dir("cli-train");
+    let cfg = write(
+        &dir,
+        "deepfm.toml",
+        "[data]\ndataset = \"movielens_100k\"\nseed = 42\n\n\
+         [model]\nlr = 0.004\nbatch_size = 4096\nmax_epochs = 1\ncompute = \"cpu\"\n\n\
+         [model.net]\narch = \"deepfm\"\n\n\
+         [output]\ndir = \"runs/deepfm\"\n",
+    );
+    let o = recsys(&["train", cfg.to_str().unwrap()]);
+    assert!(o.status.success(), "train: {}", stderr(&o));
+    let run = dir.join("runs/deepfm");
+    for f in [
+        "config.toml",
+        "report.json",
+        "model/model.bpk",
+        "checkpoints/best/model.bpk",
+    ] {
+        assert!(run.join(f).is_file(), "{f} missing after train");
+    }
+    let o = recsys(&["evaluate", "--checkpoint", run.to_str().unwrap()]);
+    assert!(o.status.success(), "evaluate --checkpoint: {}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("NDCG@10"), "{out}");
+    let o = recsys(&["compare", dir.join("runs").to_str().unwrap()]);
+    assert!(o.status.success(), "compare: {}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("deepfm") && out.contains("NDCG@10"), "{out}");
+    // A config with a typo is an error naming the file and the field.
+    let bad = write(&dir, "bad.toml", "[model]\nlearning_rate = 0.1\n");
+    let o = recsys(&["train", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("bad.toml"), "{}", stderr(&o));
+}

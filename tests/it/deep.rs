@@ -85,6 +85,25 @@ fn checkpoints_round_trip_bit_for_bit_and_training_resumes() {
     );
     assert_eq!(a.len(), b.len());
     assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
+    // Moved to another device (here the CPU again): the same predictions.
+    let moved = m.to(Compute::Cpu).unwrap();
+    assert_eq!(moved.predict_candidates(&task.test), a);
+    // On a wgpu adapter when there is one (lavapipe in CI): agreement.
+    if let Ok(gpu) = m.to(Compute::Wgpu) {
+        let (users, items): (Vec<u32>, Vec<u32>) =
+            (0..2000u32).map(|k| (k % 900, (k * 7) % 1600)).unzip();
+        let (c, g) = (m.predict(&users, &items), gpu.predict(&users, &items));
+        let worst = c
+            .iter()
+            .zip(&g)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max);
+        assert!(
+            worst < 1e-5,
+            "{}: probabilities differ by {worst}",
+            gpu.device()
+        );
+    }
     // The trainer's best checkpoint holds the same weights.
     let best = CtrModel::load(dir.join("run/best"), &task).unwrap();
     assert_eq!(best.predict(&[0, 1], &[5, 6]), m.predict(&[0, 1], &[5, 6]));

@@ -262,12 +262,19 @@ impl MovieLensCtr {
         let irow = |i: u32| items.ids().get(train.items().raw(i));
         let empty: Vec<String> = Vec::new();
         let genres_of = |i: u32| irow(i).map_or(&empty, |r| &genres[r as usize]);
-        let rows_i = train.item_indices();
-        let enc_item = LabelEncoder::fit(rows_i.iter().map(|&i| train.items().raw(i)), 1);
+        // The item vocabulary is the catalog the training negatives are
+        // drawn from: every catalog item occurs in training rows (as a
+        // negative at least), so each gets its own id, as in the reference
+        // harness. Fitting on the positives alone sent ~250 never-liked items
+        // to the OOV id, where they all share one zero vector and rank as
+        // "average" among the sampled test candidates. No validation or test
+        // label is read.
+        let n_items = train.n_items();
+        let catalog: Vec<u32> = (0..n_items as u32).collect();
+        let enc_item = LabelEncoder::fit(catalog.iter().map(|&i| train.items().raw(i)), 1);
         let max_len = 6;
         let enc_genres =
-            MultiHotEncoder::fit(rows_i.iter().map(|&i| genres_of(i).as_slice()), max_len, 1);
-        let n_items = train.n_items();
+            MultiHotEncoder::fit(catalog.iter().map(|&i| genres_of(i).as_slice()), max_len, 1);
         let item_ids = (0..n_items as u32)
             .map(|i| enc_item.encode(train.items().raw(i)))
             .collect();

@@ -1,7 +1,7 @@
-//! Where the deep models run: the pure-Rust CPU backend (burn's `flex`)
-//! everywhere. The GPU choices (burn-wgpu: Vulkan, Metal, DX12) are part of
-//! the API but not built yet: asking for one is a clear error, `Auto` runs
-//! on the CPU.
+//! Where the deep models run: a hardware GPU through burn-wgpu (Vulkan on
+//! Linux and Windows, Metal on macOS, DX12) when the `gpu` feature is built
+//! and one is present, else the pure-Rust CPU backend (burn's `flex`).
+//! `RECSYS_DEVICE` (`auto`, `cpu`, `gpu`, `wgpu`) overrides `Auto`.
 
 use std::fmt;
 
@@ -15,16 +15,19 @@ use crate::{Error, Result};
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Compute {
-    /// A hardware GPU once the burn-wgpu path is built (not yet: the CPU). `RECSYS_DEVICE`
+    /// The first hardware GPU (discrete, then integrated) when the `gpu`
+    /// feature is built and one answers, else the CPU. `RECSYS_DEVICE`
     /// (`cpu`, `gpu`, `wgpu`) overrides the choice.
     #[default]
     Auto,
     /// The pure-Rust CPU backend (burn-flex: SIMD + rayon).
     Cpu,
-    /// The first hardware GPU through burn-wgpu (not built yet: an error).
+    /// The first hardware GPU through burn-wgpu; an error when there is
+    /// none (or the `gpu` feature is not built).
     Gpu,
     /// wgpu's default adapter whatever it is, software renderers such as
-    /// Mesa lavapipe included (not built yet: an error).
+    /// Mesa lavapipe included (how CI checks the GPU code path on a machine
+    /// without a GPU); an error when wgpu finds no adapter.
     Wgpu,
 }
 
@@ -44,32 +47,125 @@ impl Compute {
         })
     }
 
-    /// Resolves the choice to a burn device and a description of it.
+    /// Resolves the choice to a burn device and a description of it. A GPU
+    /// is opened once per process and shared by every later model.
     pub fn resolve(self) -> Result<ResolvedDevice> {
         let choice = match (self, std::env::var("RECSYS_DEVICE").ok()) {
             (Compute::Auto, Some(v)) if !v.is_empty() => Compute::from_name(&v)?,
             (c, _) => c,
         };
         match choice {
-            Compute::Gpu | Compute::Wgpu => Err(Error::Config(
-                "the GPU path (burn-wgpu) is not built into this version of recsys yet; \
-                 use Compute::Cpu or Compute::Auto"
-                    .into(),
-            )),
-            _ => Ok(ResolvedDevice::cpu()),
+            Compute::Cpu => Ok(ResolvedDevice::cpu()),
+            Compute::Auto => Ok(gpu::hardware().unwrap_or_else(|_| ResolvedDevice::cpu())),
+            Compute::Gpu => gpu::hardware(),
+            Compute::Wgpu => gpu::any_adapter(),
         }
+    }
+}
+
+#[cfg(feature = "gpu")]
+mod gpu {
+    use std::sync::OnceLock;
+
+    use burn::tensor::{Device, DeviceKind};
+
+    use super::ResolvedDevice;
+    use crate::{Error, Result};
+
+    type Opened = std::result::Result<ResolvedDevice, String>;
+
+    /// Opens `kinds` in order through wgpu and keeps the first that answers.
+    fn open(kinds: &[DeviceKind]) -> Opened {
+        let mut why = Vec::new();
+        for kind in kinds {
+            match Device::wgpu_options().device_kind(kind.clone()).init() {
+                Ok(device) => {
+                    let (name, card) = device.identity().map_or_else(
+                        || (format!("{kind:?}"), false),
+                        |id| (id.name, id.physical.is_some()),
+                    );
+                    let what = match kind {
+                        DeviceKind::DiscreteGpu(_) | DeviceKind::IntegratedGpu(_) => "GPU",
+                        _ if card => "GPU",
+                        _ => "software adapter",
+                    };
+                    return Ok(ResolvedDevice {
+                        device,
+                        description: format!("{what} {name} (burn-wgpu)"),
+                    });
+                }
+                Err(e) => why.push(format!("{kind:?}: {e}")),
+            }
+        }
+        Err(why.join("; "))
+    }
+
+    fn get(
+        cell: &'static OnceLock<Opened>,
+        kinds: &[DeviceKind],
+        what: &str,
+    ) -> Result<ResolvedDevice> {
+        cell.get_or_init(|| open(kinds))
+            .clone()
+            .map_err(|e| Error::Config(format!("no {what} found through wgpu ({e})")))
+    }
+
+    /// The first discrete, else integrated, GPU.
+    pub(super) fn hardware() -> Result<ResolvedDevice> {
+        static CELL: OnceLock<Opened> = OnceLock::new();
+        get(
+            &CELL,
+            &[DeviceKind::DiscreteGpu(0), DeviceKind::IntegratedGpu(0)],
+            "hardware GPU",
+        )
+    }
+
+    /// wgpu's default adapter, software ones (lavapipe) included.
+    pub(super) fn any_adapter() -> Result<ResolvedDevice> {
+        static CELL: OnceLock<Opened> = OnceLock::new();
+        get(
+            &CELL,
+            &[DeviceKind::DefaultDevice, DeviceKind::Cpu],
+            "wgpu adapter",
+        )
+    }
+}
+
+#[cfg(not(feature = "gpu"))]
+mod gpu {
+    use super::ResolvedDevice;
+    use crate::{Error, Result};
+
+    fn missing() -> Result<ResolvedDevice> {
+        Err(Error::Config(
+            "this build of recsys has no GPU path: enable the `gpu` feature \
+             (recsys = { features = [\"gpu\"] }) or use Compute::Cpu"
+                .into(),
+        ))
+    }
+
+    pub(super) fn hardware() -> Result<ResolvedDevice> {
+        missing()
+    }
+
+    pub(super) fn any_adapter() -> Result<ResolvedDevice> {
+        missing()
     }
 }
 
 /// A burn device with a human-readable description.
 #[derive(Debug, Clone)]
 pub struct ResolvedDevice {
+    /// The burn device.
     pub device: Device,
+    /// What it is, e.g. `CPU (burn-flex, 2 threads)` or
+    /// `GPU NVIDIA H100 (burn-wgpu, DiscreteGpu(0))`.
     pub description: String,
 }
 
 impl ResolvedDevice {
-    fn cpu() -> Self {
+    /// The pure-Rust CPU backend.
+    pub(crate) fn cpu() -> Self {
         ResolvedDevice {
             device: Device::flex(),
             description: format!("CPU (burn-flex, {} threads)", rayon::current_num_threads()),

@@ -355,7 +355,7 @@ impl FieldEmbedding {
     }
 }
 
-/// A multilayer perceptron: per hidden layer Linear (He init) → optional
+/// A multilayer perceptron: per hidden layer Linear ([`DnnInit`]) → optional
 /// BatchNorm → ReLU → Dropout; input `[B, in]`, output `[B, last hidden]`.
 #[derive(Module, Debug)]
 pub struct Dnn {
@@ -365,24 +365,45 @@ pub struct Dnn {
     activation: Relu,
 }
 
+/// How the DNN's Linear layers are initialised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DnnInit {
+    /// He (Kaiming) normal, std √(2 / fan_in), weights and biases.
+    #[default]
+    He,
+    /// PyTorch's `nn.Linear` default: weights and biases U(±1/√fan_in)
+    /// (kaiming_uniform with a = √5), what the reference DeepFM uses.
+    TorchDefault,
+}
+
 impl Dnn {
     pub fn new(
         input: usize,
         hidden: &[usize],
         batch_norm: bool,
         dropout: f64,
+        init: DnnInit,
         device: &Device,
     ) -> Self {
         let mut linears = Vec::new();
         let mut norms = Vec::new();
         let mut prev = input;
         for &h in hidden {
+            let initializer = match init {
+                DnnInit::He => Initializer::KaimingNormal {
+                    gain: std::f64::consts::SQRT_2,
+                    fan_out_only: false,
+                },
+                DnnInit::TorchDefault => Initializer::KaimingUniform {
+                    gain: 1.0 / 3f64.sqrt(),
+                    fan_out_only: false,
+                },
+            };
             linears.push(
                 LinearConfig::new(prev, h)
-                    .with_initializer(Initializer::KaimingNormal {
-                        gain: std::f64::consts::SQRT_2,
-                        fan_out_only: false,
-                    })
+                    .with_initializer(initializer)
                     .init(device),
             );
             if batch_norm {

@@ -14,6 +14,8 @@
 //! ```
 
 mod device;
+#[cfg(all(test, feature = "gpu"))]
+mod gpu_agreement;
 pub mod layers;
 mod model;
 mod net;
@@ -21,7 +23,7 @@ mod train;
 
 pub use device::{Compute, ResolvedDevice};
 pub use layers::{
-    Cin, CrossNet, CtrInput, Dnn, Embedded, FieldAttention, FieldEmbedding, InputPlan,
+    Cin, CrossNet, CtrInput, Dnn, DnnInit, Embedded, FieldAttention, FieldEmbedding, InputPlan,
     fm_interaction, fm_interaction_naive,
 };
 pub use model::CtrModel;

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use burn::module::Module;
 
-use super::device::ResolvedDevice;
+use super::device::{Compute, ResolvedDevice};
 use super::net::CtrNet;
 use super::train::{CtrEpoch, CtrParams, score_candidates, score_pairs};
 use crate::data::Interactions;
@@ -70,6 +70,34 @@ impl CtrModel {
     /// The device the model runs on, in words.
     pub fn device(&self) -> &str {
         &self.device.description
+    }
+
+    /// A copy of the model on another device (e.g. trained on a GPU, served
+    /// on the CPU), with its training history.
+    pub fn to(&self, compute: Compute) -> Result<CtrModel> {
+        let dev = compute.resolve()?;
+        let bytes = self.net.clone().into_record().into_bytes().map_err(|e| {
+            Error::Config(format!("encoding the weights to move them to {dev}: {e}"))
+        })?;
+        let record = burn::store::ModuleRecord::from_bytes(bytes)
+            .map_err(|e| Error::Config(format!("decoding the weights: {e}")))?;
+        let net = CtrNet::new(&self.encoder.schema, &self.params.net, &dev.device)
+            .try_load_record(record)
+            .map_err(|e| Error::Config(format!("loading the weights on {dev}: {e}")))?;
+        Ok(CtrModel {
+            net,
+            params: CtrParams {
+                compute,
+                ..self.params.clone()
+            },
+            encoder: self.encoder.clone(),
+            train: self.train.clone(),
+            epochs: self.epochs.clone(),
+            best_epoch: self.best_epoch,
+            stopped_early: self.stopped_early,
+            n_params: self.n_params,
+            device: dev,
+        })
     }
 
     /// Click probabilities of `(user, item)` pairs (dense indices of the

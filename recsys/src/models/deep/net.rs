@@ -6,7 +6,9 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::layers::{Cin, CrossNet, CtrInput, Dnn, FieldAttention, FieldEmbedding, fm_interaction};
+use super::layers::{
+    Cin, CrossNet, CtrInput, Dnn, DnnInit, FieldAttention, FieldEmbedding, fm_interaction,
+};
 use crate::features::DatasetSchema;
 
 /// Which network.
@@ -75,7 +77,7 @@ impl Arch {
 /// 128-128, costs about 40× the DNN on 7 fields of 16 dims: ~90 s per
 /// MovieLens epoch on 2 cores, against ~3 s for 32-32.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct NetConfig {
     pub arch: Arch,
     /// Common field dimension for FM, CIN and attention; fields of another
@@ -83,6 +85,8 @@ pub struct NetConfig {
     pub fm_dim: usize,
     /// Hidden sizes of the DNN.
     pub hidden: Vec<usize>,
+    /// Initialisation of the DNN's Linear layers.
+    pub dnn_init: DnnInit,
     /// BatchNorm after each hidden Linear.
     pub batch_norm: bool,
     /// Dropout after each hidden ReLU (probability).
@@ -103,6 +107,7 @@ impl Default for NetConfig {
             arch: Arch::DeepFm,
             fm_dim: 16,
             hidden: vec![128, 64],
+            dnn_init: DnnInit::He,
             batch_norm: false,
             dropout: 0.0,
             cin_layers: vec![32, 32],
@@ -142,7 +147,14 @@ impl CtrNet {
             Arch::AttentionDeepFm => f * d,
             _ => schema.total_dim(),
         };
-        let dnn = Dnn::new(flat, &cfg.hidden, cfg.batch_norm, cfg.dropout, device);
+        let dnn = Dnn::new(
+            flat,
+            &cfg.hidden,
+            cfg.batch_norm,
+            cfg.dropout,
+            cfg.dnn_init,
+            device,
+        );
         let dnn_width = cfg.hidden.last().copied().unwrap_or(flat);
         let head = |i: usize| LinearConfig::new(i, 1).init(device);
         let (mut cin, mut cross, mut heads) = (None, None, Vec::new());

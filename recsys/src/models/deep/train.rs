@@ -15,7 +15,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::device::{Compute, ResolvedDevice};
-use super::layers::InputPlan;
+use super::layers::{DnnInit, InputPlan};
 use super::model::CtrModel;
 use super::net::{Arch, CtrNet, NetConfig};
 use crate::features::MovieLensCtr;
@@ -56,7 +56,7 @@ pub enum LrSchedule {
 /// Hyper-parameters of a CTR network and its training. Build with
 /// [`DeepFm::params`] and friends; [`CtrParams::fit`] trains.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct CtrParams {
     pub net: NetConfig,
     pub optimizer: OptimizerKind,
@@ -127,6 +127,9 @@ impl CtrParams {
         fm_dim: usize => net.fm_dim);
     setter!(/// DNN hidden sizes. Defaults to `[128, 64]`.
         hidden: Vec<usize> => net.hidden);
+    setter!(/// Initialisation of the DNN's Linear layers. Defaults to
+        /// [`DnnInit::He`]; [`DnnInit::TorchDefault`] is PyTorch's.
+        dnn_init: DnnInit => net.dnn_init);
     setter!(/// BatchNorm in the DNN. Defaults to false.
         batch_norm: bool => net.batch_norm);
     setter!(/// Dropout probability in the DNN (and attention). Defaults to 0.
@@ -218,7 +221,7 @@ impl CtrParams {
         Trainer::new(self, task, dev).run()
     }
 
-    fn build_optimizer(&self) -> burn::optim::ModuleOptimizer {
+    pub(crate) fn build_optimizer(&self) -> burn::optim::ModuleOptimizer {
         let clip = self
             .grad_clip
             .map(|c| burn::optim::grad_clipping::GradientClippingConfig::Norm(c as f32));
