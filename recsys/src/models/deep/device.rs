@@ -158,8 +158,9 @@ mod gpu {
 pub struct ResolvedDevice {
     /// The burn device.
     pub device: Device,
-    /// What it is, e.g. `CPU (burn-flex, 2 threads)` or
-    /// `GPU NVIDIA H100 (burn-wgpu, DiscreteGpu(0))`.
+    /// What it is, e.g. `CPU (burn-flex, 2 threads)`,
+    /// `GPU NVIDIA H100 (burn-wgpu)` or
+    /// `software adapter llvmpipe (LLVM 15.0.6, 256 bits) (burn-wgpu)`.
     pub description: String,
 }
 

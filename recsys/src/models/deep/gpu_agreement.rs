@@ -1,22 +1,20 @@
 //! The GPU code path agrees with the CPU backend: every architecture, from
 //! the same weights, gives the same logits on burn-wgpu as on burn-flex, and
-//! after the same Adam steps still does, within float tolerance.
+//! after the same steps of the trainer's update still does, within float tolerance.
 //!
 //! Runs on whatever wgpu adapter the machine has: CI uses Mesa lavapipe, a
 //! software Vulkan driver (`mesa-vulkan-drivers`), so the GPU kernels run
 //! there too. Without any adapter the test says so and passes, unless
 //! `RECSYS_REQUIRE_WGPU=1` (set by `.ci/run`) makes that a failure.
 
-use burn::module::Module;
-use burn::optim::GradientsParams;
-use burn::store::ModuleRecord;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::Device;
 use rand::{RngExt, SeedableRng};
 
-use super::device::Compute;
+use super::device::{Compute, ResolvedDevice};
 use super::layers::InputPlan;
+use super::model::transfer;
 use super::net::{Arch, CtrNet, NetConfig};
-use super::train::{CtrParams, bce_with_logits};
+use super::train::{CtrParams, train_step};
 use crate::features::{CtrBatch, DatasetSchema, FieldKind, FieldSchema, Pooling};
 
 fn schema() -> DatasetSchema {
@@ -86,20 +84,12 @@ fn max_rel_diff(a: &[f32], b: &[f32]) -> f32 {
         .fold(0.0, f32::max)
 }
 
-/// Three Adam steps (lr 1e-2) on `b`; returns the trained network.
-fn train(
-    mut net: CtrNet,
-    params: &CtrParams,
-    plan: &InputPlan,
-    b: &CtrBatch,
-    device: &Device,
-) -> CtrNet {
+/// Three steps of the trainer's own update (Adam, lr 1e-2) on `b`.
+fn train(mut net: CtrNet, plan: &InputPlan, b: &CtrBatch, device: &Device) -> CtrNet {
+    let params = CtrParams::new(Arch::DeepFm).lr(1e-2);
     let mut optim = params.build_optimizer();
     for _ in 0..3 {
-        let y = Tensor::<2>::from_data(TensorData::new(b.labels.clone(), [b.len, 1]), device);
-        let loss = bce_with_logits(net.forward(plan.input(b, device)), y);
-        let grads = GradientsParams::from_grads(loss.backward(), &net);
-        net = optim.step(params.lr, net, grads);
+        (net, _) = train_step(net, &mut optim, params.lr, 0.0, plan, b, device);
     }
     net
 }
@@ -128,21 +118,21 @@ fn wgpu_agrees_with_the_cpu_backend() {
             arch,
             ..NetConfig::default()
         };
-        let params = CtrParams::new(arch).lr(1e-2);
         cpu.seed(42);
         let net_cpu = CtrNet::new(&schema, &cfg, &cpu);
-        let bytes = net_cpu.clone().into_record().into_bytes().unwrap();
-        let net_gpu = CtrNet::new(&schema, &cfg, &gdev)
-            .try_load_record(ModuleRecord::from_bytes(bytes).unwrap())
-            .unwrap();
+        let on_gpu = ResolvedDevice {
+            device: gdev.clone(),
+            description: gpu.description.clone(),
+        };
+        let net_gpu = transfer(&net_cpu, &schema, &cfg, &on_gpu).unwrap();
         let (a, g) = (
             logits(&net_cpu, &plan, &b, &cpu),
             logits(&net_gpu, &plan, &b, &gdev),
         );
         let d0 = max_rel_diff(&g, &a);
         assert!(d0 < 1e-4, "{arch:?}: forward differs by {d0}");
-        let net_cpu = train(net_cpu, &params, &plan, &b, &cpu);
-        let net_gpu = train(net_gpu, &params, &plan, &b, &gdev);
+        let net_cpu = train(net_cpu, &plan, &b, &cpu);
+        let net_gpu = train(net_gpu, &plan, &b, &gdev);
         let (a1, g1) = (
             logits(&net_cpu, &plan, &b, &cpu),
             logits(&net_gpu, &plan, &b, &gdev),

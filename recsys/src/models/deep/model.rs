@@ -76,14 +76,7 @@ impl CtrModel {
     /// on the CPU), with its training history.
     pub fn to(&self, compute: Compute) -> Result<CtrModel> {
         let dev = compute.resolve()?;
-        let bytes = self.net.clone().into_record().into_bytes().map_err(|e| {
-            Error::Config(format!("encoding the weights to move them to {dev}: {e}"))
-        })?;
-        let record = burn::store::ModuleRecord::from_bytes(bytes)
-            .map_err(|e| Error::Config(format!("decoding the weights: {e}")))?;
-        let net = CtrNet::new(&self.encoder.schema, &self.params.net, &dev.device)
-            .try_load_record(record)
-            .map_err(|e| Error::Config(format!("loading the weights on {dev}: {e}")))?;
+        let net = transfer(&self.net, &self.encoder.schema, &self.params.net, &dev)?;
         Ok(CtrModel {
             net,
             params: CtrParams {
@@ -411,6 +404,25 @@ impl fmt::Display for CtrModel {
         writeln!(f, "{}", self.caption())?;
         write!(f, "{}", text_table(&head, &self.epoch_rows()))
     }
+}
+
+/// A copy of `net` (built for `schema` and `cfg`) on `dev`, through its
+/// record: burn tensors do not move between backends.
+pub(crate) fn transfer(
+    net: &CtrNet,
+    schema: &crate::features::DatasetSchema,
+    cfg: &super::net::NetConfig,
+    dev: &ResolvedDevice,
+) -> Result<CtrNet> {
+    let bytes =
+        net.clone().into_record().into_bytes().map_err(|e| {
+            Error::Config(format!("encoding the weights to move them to {dev}: {e}"))
+        })?;
+    let record = burn::store::ModuleRecord::from_bytes(bytes)
+        .map_err(|e| Error::Config(format!("decoding the weights: {e}")))?;
+    CtrNet::new(schema, cfg, &dev.device)
+        .try_load_record(record)
+        .map_err(|e| Error::Config(format!("loading the weights on {dev}: {e}")))
 }
 
 /// Writes `net`'s weights (a burnpack record) to `dir/model.bpk`

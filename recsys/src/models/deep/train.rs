@@ -378,17 +378,8 @@ impl<'a> Trainer<'a> {
                     .task
                     .encoder
                     .encode(&users[s..e], &items[s..e], &labels[s..e]);
-                let input = plan.input(&b, &self.ad);
-                let y =
-                    Tensor::<2>::from_data(TensorData::new(b.labels.clone(), [b.len, 1]), &self.ad);
-                let loss = bce_with_logits(net.forward(input), y);
-                let value = loss.clone().into_scalar::<f32>() as f64;
-                let loss = match net.embedding_l2() {
-                    Some(l2) if p.l2_embedding > 0.0 => loss + l2.mul_scalar(p.l2_embedding),
-                    _ => loss,
-                };
-                let grads = GradientsParams::from_grads(loss.backward(), &net);
-                net = optim.step(lr, net, grads);
+                let value;
+                (net, value) = train_step(net, &mut optim, lr, p.l2_embedding, &plan, &b, &self.ad);
                 let batch_len = b.len as f64;
                 total += value * batch_len;
                 rows += b.len;
@@ -518,6 +509,29 @@ pub(crate) fn score_candidates(
         }
     }
     score_pairs(net, encoder, &us, &is, batch, device)
+}
+
+/// One optimiser step on batch `b` (labels included) on the autodiff
+/// `device`: BCE with logits, plus `l2_embedding` × Σ embedding² when > 0.
+/// Returns the updated network and the batch's mean BCE.
+pub(crate) fn train_step(
+    net: CtrNet,
+    optim: &mut burn::optim::ModuleOptimizer,
+    lr: f64,
+    l2_embedding: f64,
+    plan: &InputPlan,
+    b: &crate::features::CtrBatch,
+    device: &Device,
+) -> (CtrNet, f64) {
+    let y = Tensor::<2>::from_data(TensorData::new(b.labels.clone(), [b.len, 1]), device);
+    let loss = bce_with_logits(net.forward(plan.input(b, device)), y);
+    let value = loss.clone().into_scalar::<f32>() as f64;
+    let loss = match net.embedding_l2() {
+        Some(l2) if l2_embedding > 0.0 => loss + l2.mul_scalar(l2_embedding),
+        _ => loss,
+    };
+    let grads = GradientsParams::from_grads(loss.backward(), &net);
+    (optim.step(lr, net, grads), value)
 }
 
 /// Probabilities of `(user, item)` pairs, `batch` rows per forward pass.
