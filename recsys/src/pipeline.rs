@@ -33,6 +33,8 @@ struct Prepared {
     validation: Option<Interactions>,
     mask: Interactions,
     candidates: Option<Candidates>,
+    /// The dataset's user and item features, when it has them.
+    side: Option<Dataset>,
 }
 
 /// Which held-out part is scored.
@@ -65,6 +67,7 @@ pub struct Pipeline {
     on: EvalOn,
     seed: u64,
     name: Option<String>,
+    side: Option<Dataset>,
 }
 
 impl Pipeline {
@@ -85,6 +88,7 @@ impl Pipeline {
             on: EvalOn::Test,
             seed: 42,
             name: None,
+            side: None,
         }
     }
 
@@ -108,10 +112,12 @@ impl Pipeline {
         Self::new(DataSource::Interactions(x))
     }
 
-    /// A dataset already in memory (its name labels the report).
+    /// A dataset already in memory (its name labels the report; its user
+    /// and item features reach feature-based stages such as DeepFM).
     pub fn from_dataset(d: &Dataset) -> Self {
         let mut p = Self::new(DataSource::Interactions(d.interactions.clone()));
         p.name = Some(d.name.clone());
+        p.side = (d.users.is_some() || d.items.is_some()).then(|| d.clone());
         p
     }
 
@@ -272,19 +278,18 @@ impl Pipeline {
         self
     }
 
-    fn load(&self) -> Result<(String, Interactions)> {
+    /// The data's name, interactions and (MovieLens, or a dataset given
+    /// with features) the dataset with its user and item features.
+    fn load(&self) -> Result<(String, Interactions, Option<Dataset>)> {
+        let with_side = |d: Dataset| (d.name.clone(), d.interactions.clone(), Some(d));
         Ok(match &self.source {
-            DataSource::MovieLens100K => (
-                "MovieLens-100K".into(),
-                Dataset::movielens_100k()?.interactions,
-            ),
-            DataSource::MovieLens1M => {
-                ("MovieLens-1M".into(), Dataset::movielens_1m()?.interactions)
-            }
-            DataSource::File(f) => ("file".into(), f.load()?),
+            DataSource::MovieLens100K => with_side(Dataset::movielens_100k()?),
+            DataSource::MovieLens1M => with_side(Dataset::movielens_1m()?),
+            DataSource::File(f) => ("file".into(), f.load()?, None),
             DataSource::Interactions(x) => (
                 self.name.clone().unwrap_or_else(|| "interactions".into()),
                 x.clone(),
+                self.side.clone(),
             ),
         })
     }
@@ -330,9 +335,10 @@ impl Pipeline {
                 validation: None,
                 train,
                 candidates: Some(candidates),
+                side: None,
             });
         }
-        let (dataset, all) = self.load()?;
+        let (dataset, all, side) = self.load()?;
         let dataset = match &self.split {
             Split::Predefined { train, .. } => train.display().to_string(),
             _ => dataset,
@@ -387,6 +393,7 @@ impl Pipeline {
             heldout: Some(heldout),
             mask,
             candidates,
+            side,
         })
     }
 
@@ -403,8 +410,10 @@ impl Pipeline {
             validation,
             mask,
             candidates,
+            side,
         } = self.prepare()?;
         let validation = validation.as_ref();
+        let side = side.as_ref();
         let k_final = self.ks.iter().copied().max().unwrap_or(10);
         let mut stages = Vec::new();
         let mut params = Vec::new();
@@ -412,7 +421,7 @@ impl Pipeline {
         let mut fit_total = 0.0;
 
         let t = Instant::now();
-        let recall = recall_model.fit_scorer_validated(&train, validation)?;
+        let recall = recall_model.fit_scorer_with(&train, validation, side)?;
         let recall_fit = t.elapsed().as_secs_f64();
         fit_total += recall_fit;
         names.push(recall_model.name());
@@ -425,7 +434,7 @@ impl Pipeline {
         let mut extra = Vec::new();
         for (m, quota) in &self.extra_recall {
             let t = Instant::now();
-            let s = m.fit_scorer_validated(&train, validation)?;
+            let s = m.fit_scorer_with(&train, validation, side)?;
             fit_total += t.elapsed().as_secs_f64();
             names.push(m.name());
             params.extend(
@@ -438,7 +447,7 @@ impl Pipeline {
         let rank = match &self.rank {
             Some((m, pool)) => {
                 let t = Instant::now();
-                let s = m.fit_scorer_validated(&train, validation)?;
+                let s = m.fit_scorer_with(&train, validation, side)?;
                 let secs = t.elapsed().as_secs_f64();
                 fit_total += secs;
                 names.push(m.name());

@@ -10,8 +10,8 @@ pub use crate::features::{DatasetSchema, FieldKind, FieldSchema, MovieLensCtr, P
 pub use crate::models::cf::{ContentProfiles, Feedback, Similarity, TimeDecay, Weighting};
 #[cfg(feature = "deep")]
 pub use crate::models::deep::{
-    Arch, AttentionDeepFm, Compute, CtrModel, CtrParams, Dcn, DeepFm, DnnInit, LrSchedule,
-    OptimizerKind, WideDeep, XDeepFm,
+    Arch, AttentionDeepFM, AttentionDeepFm, Compute, CtrModel, CtrParams, CtrScorer, Dcn, DeepFM,
+    DeepFm, DnnInit, LrSchedule, OptimizerKind, WideDeep, XDeepFM, XDeepFm,
 };
 pub use crate::models::mf::{
     Als, AlsSolver, Bpr, Ease, EaseModel, FactorModel, NegativeSampling, Svd, SvdModel,

@@ -140,3 +140,52 @@ fn bad_hyper_parameters_are_rejected() {
     assert_eq!(Arch::from_name("Wide&Deep"), Some(Arch::WideDeep));
     assert!(Compute::from_name("tpu").is_err());
 }
+
+#[test]
+fn deepfm_ranks_an_itemcf_pool_in_the_pipeline() {
+    if data_dir().is_none() {
+        return;
+    }
+    // The README's headline pipeline, with a short epoch budget.
+    let report = Pipeline::movielens_100k()
+        .split_loo()
+        .recall(ItemCF::default())
+        .rank(
+            DeepFM::params()
+                .max_epochs(2)
+                .compute(Compute::Cpu)
+                .verbose(false),
+        )
+        .rerank(Mmr::default())
+        .evaluate()
+        .unwrap();
+    assert_eq!(report.model, "itemcf → deepfm → mmr");
+    let stages: Vec<&str> = report.stages.iter().map(|s| s.stage.as_str()).collect();
+    assert_eq!(stages, ["recall", "rank", "rerank"]);
+    let ndcg = report.get("NDCG@10").unwrap();
+    assert!(ndcg > 0.01 && ndcg < 0.5, "NDCG@10 {ndcg}");
+    assert!(
+        report
+            .params
+            .iter()
+            .any(|(k, v)| k == "deepfm.hidden" && v == "[128,64]")
+    );
+
+    // The same stage from the CLI's names, on ids alone (no side features).
+    let ids_only = Pipeline::from_interactions(Dataset::movielens_100k().unwrap().interactions)
+        .recall_boxed(model_from_name("popularity", &[]).unwrap())
+        .rank_boxed(
+            model_from_name(
+                "deepfm",
+                &[
+                    ("max_epochs".into(), "1".into()),
+                    ("compute".into(), "cpu".into()),
+                    ("verbose".into(), "false".into()),
+                ],
+            )
+            .unwrap(),
+        )
+        .evaluate()
+        .unwrap();
+    assert!(ids_only.get("HR@10").unwrap() > 0.0);
+}

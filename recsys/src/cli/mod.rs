@@ -66,7 +66,7 @@ enum Command {
         /// Candidates `user item label` (sampled protocol instead of full ranking).
         #[arg(long)]
         candidates: Option<PathBuf>,
-        /// Model name (popularity, random, itemcf, usercf, als, bpr, ease, svd, svdpp).
+        /// Model name (popularity, random, itemcf, usercf, als, bpr, ease, svd, svdpp; deepfm, xdeepfm, attention_deepfm, wide_deep, dcn on user_id + item_id).
         #[arg(long, required_unless_present = "checkpoint")]
         model: Option<String>,
         /// Hyper-parameter `key=value`, repeatable.

@@ -192,6 +192,97 @@ impl MovieLensCtr {
         )
     }
 
+    /// The task on a split made elsewhere (a [`crate::Pipeline`]'s): the
+    /// rows of `train` are the positives; training negatives are drawn
+    /// outside `train` ∪ `validation`; `validation`, when given, becomes 1
+    /// positive + 999 sampled items per user that pick the early-stopping
+    /// epoch (without it every epoch is kept, the last one wins). With
+    /// `data` holding MovieLens user and item features the fields are the
+    /// documents' (see the module docs); without side features they are
+    /// `user_id` and `item_id` (16 dimensions each). There is no test part.
+    pub fn from_split(
+        data: Option<&Dataset>,
+        train: &Interactions,
+        validation: Option<&Interactions>,
+        seed: u64,
+    ) -> Result<Self> {
+        let (rated, val) = match validation {
+            Some(v) => {
+                if !v.same_universe(train) {
+                    return Err(Error::InvalidData(
+                        "CTR task: train and validation must share id maps".into(),
+                    ));
+                }
+                let rated = crate::split::concat(train, v);
+                let val =
+                    Candidates::sample(v, &rated, train, 999, NegativeSampler::Uniform, seed)?;
+                (rated, val)
+            }
+            None => (
+                train.clone(),
+                Candidates::empty(train.users().clone(), train.items().clone()),
+            ),
+        };
+        let test = Candidates::empty(train.users().clone(), train.items().clone());
+        match data {
+            Some(d) if d.users.is_some() && d.items.is_some() => {
+                Self::build(d, train.clone(), rated, val, test, seed)
+            }
+            _ => Self::build_ids(train.clone(), rated, val, test, seed),
+        }
+    }
+
+    /// Fields `user_id` and `item_id` only (data without side features).
+    fn build_ids(
+        train: Interactions,
+        rated: Interactions,
+        val: Candidates,
+        test: Candidates,
+        seed: u64,
+    ) -> Result<Self> {
+        let enc_user = LabelEncoder::fit(
+            train.user_indices().iter().map(|&u| train.users().raw(u)),
+            1,
+        );
+        let n_items = train.n_items() as u32;
+        let enc_item = LabelEncoder::fit((0..n_items).map(|i| train.items().raw(i)), 1);
+        let user_sparse = (0..train.n_users() as u32)
+            .map(|u| enc_user.encode(train.users().raw(u)))
+            .collect();
+        let item_sparse = (0..n_items)
+            .map(|i| enc_item.encode(train.items().raw(i)))
+            .collect();
+        let with_vocab = |mut f: FieldSchema, v: usize| {
+            f.vocab = v;
+            f
+        };
+        let schema = DatasetSchema {
+            fields: vec![
+                with_vocab(FieldSchema::sparse("user_id", 16), enc_user.vocab()),
+                with_vocab(FieldSchema::sparse("item_id", 16), enc_item.vocab()),
+            ],
+        };
+        let encoder = PairEncoder {
+            schema: schema.clone(),
+            user_sparse,
+            user_width: 1,
+            item_sparse,
+            item_width: 1,
+            item_sequences: Vec::new(),
+            seq_width: 0,
+        };
+        Ok(MovieLensCtr {
+            schema,
+            train,
+            rated,
+            val,
+            test,
+            encoder,
+            negatives: 4,
+            seed,
+        })
+    }
+
     fn build(
         data: &Dataset,
         train: Interactions,

@@ -22,7 +22,7 @@ pub use mf::{Als, AlsSolver, Bpr, Ease, EaseModel, FactorModel, Svd, SvdModel};
 pub use retrieval::{AnnIndex, AnnParams, AnnRecall};
 pub use training::{EpochLog, LearningCurve};
 
-use crate::data::Interactions;
+use crate::data::{Dataset, Interactions};
 use crate::metrics::ranking::top_k_indices;
 use crate::{Error, Result};
 
@@ -47,6 +47,18 @@ pub trait Fit: Send + Sync {
     ) -> Result<Box<dyn Scorer>> {
         let _ = validation;
         self.fit_scorer(train)
+    }
+    /// Fits with the dataset's side information available too (`side`:
+    /// user and item features; feature-based models such as DeepFM read
+    /// them, the default ignores them). The pipeline calls this.
+    fn fit_scorer_with(
+        &self,
+        train: &Interactions,
+        validation: Option<&Interactions>,
+        side: Option<&Dataset>,
+    ) -> Result<Box<dyn Scorer>> {
+        let _ = side;
+        self.fit_scorer_validated(train, validation)
     }
 }
 
@@ -120,9 +132,22 @@ pub fn model_from_name(name: &str, params: &[(String, String)]) -> Result<Box<dy
         "svd" | "funksvd" | "biasedmf" => Box::new(Svd::params()),
         "svdpp" | "svd++" => Box::new(Svd::plus_plus()),
         other => {
+            #[cfg(feature = "deep")]
+            if let Some(arch) = deep::Arch::from_name(other) {
+                let mut m = deep::CtrParams::new(arch);
+                for (k, v) in params {
+                    m.set_param(k, v)?;
+                }
+                return Ok(Box::new(m));
+            }
             return Err(Error::Config(format!(
-                "unknown model {other:?}; known models: {}",
-                MODEL_NAMES.join(", ")
+                "unknown model {other:?}; known models: {}{}",
+                MODEL_NAMES.join(", "),
+                if cfg!(feature = "deep") {
+                    ", deepfm, xdeepfm, attention_deepfm, wide_deep, dcn"
+                } else {
+                    ""
+                }
             )));
         }
     };

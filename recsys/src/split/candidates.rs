@@ -98,7 +98,8 @@ impl Candidates {
         Ok(out)
     }
 
-    fn empty(users: Arc<IdMap>, items: Arc<IdMap>) -> Self {
+    /// No candidates, in the universe of `users` × `items`.
+    pub(crate) fn empty(users: Arc<IdMap>, items: Arc<IdMap>) -> Self {
         Candidates {
             users,
             items,

@@ -19,6 +19,7 @@ mod gpu_agreement;
 pub mod layers;
 mod model;
 mod net;
+mod stage;
 mod train;
 
 pub use device::{Compute, ResolvedDevice};
@@ -28,6 +29,7 @@ pub use layers::{
 };
 pub use model::CtrModel;
 pub use net::{Arch, CtrNet, NetConfig};
+pub use stage::CtrScorer;
 pub use train::{CtrEpoch, CtrParams, LrSchedule, OptimizerKind, bce_with_logits};
 
 macro_rules! arch_type {
@@ -56,3 +58,10 @@ arch_type!(/// Wide & Deep (Cheng et al. 2016): first order over every id + DNN.
     WideDeep => Arch::WideDeep);
 arch_type!(/// Deep & Cross Network (Wang et al. 2017): cross network ‖ DNN.
     Dcn => Arch::Dcn);
+
+/// [`DeepFm`] as the paper spells it.
+pub type DeepFM = DeepFm;
+/// [`XDeepFm`] as the paper spells it.
+pub type XDeepFM = XDeepFm;
+/// [`AttentionDeepFm`] spelled like [`DeepFM`].
+pub type AttentionDeepFM = AttentionDeepFm;

@@ -256,14 +256,24 @@ pub struct CtrEpoch {
     pub lr: f64,
     /// Mean BCE over the epoch's rows (without the L2 term).
     pub loss: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub val_ndcg10: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub val_hr10: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub val_auc: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub val_logloss: f64,
     /// Seconds of sampling + all mini-batches.
     pub train_seconds: f64,
     /// Seconds of scoring the validation candidates.
     pub eval_seconds: f64,
+}
+
+/// Reads a number that JSON wrote as `null` (NaN: no validation) back
+/// as NaN.
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// Training state written with every checkpoint.
@@ -272,6 +282,7 @@ struct TrainState {
     params: CtrParams,
     epochs: Vec<CtrEpoch>,
     best_epoch: usize,
+    #[serde(deserialize_with = "nan_if_null")]
     best_ndcg: f64,
     lr: f64,
     since_best: usize,
@@ -392,14 +403,21 @@ impl<'a> Trainer<'a> {
             }
             let train_seconds = t0.elapsed().as_secs_f64();
             let t1 = Instant::now();
-            let scores = score_candidates(
-                &net.valid(),
-                &self.task.encoder,
-                &self.task.val,
-                p.eval_batch,
-                &self.dev.device,
-            );
-            let m = validation_metrics(&self.task.val, scores, &self.task.train);
+            // Without validation candidates every epoch counts as the best
+            // so far: the model keeps the last epoch's weights.
+            let validated = !self.task.val.is_empty();
+            let m = if validated {
+                let scores = score_candidates(
+                    &net.valid(),
+                    &self.task.encoder,
+                    &self.task.val,
+                    p.eval_batch,
+                    &self.dev.device,
+                );
+                validation_metrics(&self.task.val, scores, &self.task.train)
+            } else {
+                ValidationMetrics::NONE
+            };
             let eval_seconds = t1.elapsed().as_secs_f64();
             let log = CtrEpoch {
                 epoch,
@@ -418,8 +436,8 @@ impl<'a> Trainer<'a> {
                     log.loss
                 )));
             }
-            let improved = log.val_ndcg10 > state.best_ndcg;
-            if p.verbose {
+            let improved = !validated || log.val_ndcg10 > state.best_ndcg;
+            if p.verbose && validated {
                 println!(
                     "epoch {epoch:>3}  loss {:.4}  val AUC {:.4}  HR@10 {:.4}  NDCG@10 {:.4}  train {:.2}s  eval {:.2}s{}",
                     log.loss,
@@ -430,10 +448,17 @@ impl<'a> Trainer<'a> {
                     log.eval_seconds,
                     if improved { "  *" } else { "" }
                 );
+            } else if p.verbose {
+                println!(
+                    "epoch {epoch:>3}  loss {:.4}  (no validation)  train {:.2}s",
+                    log.loss, log.train_seconds
+                );
             }
             state.epochs.push(log);
             if improved {
-                state.best_ndcg = m.ndcg10;
+                if validated {
+                    state.best_ndcg = m.ndcg10;
+                }
                 state.best_epoch = epoch;
                 state.since_best = 0;
                 state.since_lr_change = 0;
@@ -567,6 +592,16 @@ struct ValidationMetrics {
     hr10: f64,
     auc: f64,
     logloss: f64,
+}
+
+impl ValidationMetrics {
+    /// No validation part.
+    const NONE: ValidationMetrics = ValidationMetrics {
+        ndcg10: f64::NAN,
+        hr10: f64::NAN,
+        auc: f64::NAN,
+        logloss: f64::NAN,
+    };
 }
 
 fn validation_metrics(

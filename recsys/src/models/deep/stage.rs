@@ -1,0 +1,291 @@
+//! CTR networks as pipeline stages: [`Fit`] for [`CtrParams`] and the
+//! architecture types, so that `Pipeline::...rank(DeepFm::default())`
+//! trains a network on the pipeline's split and scores its candidates.
+
+use super::model::CtrModel;
+use super::net::Arch;
+use super::train::CtrParams;
+use super::{AttentionDeepFm, Dcn, DeepFm, WideDeep, XDeepFm};
+use crate::data::{Dataset, Interactions};
+use crate::features::MovieLensCtr;
+use crate::models::{Fit, Scorer};
+use crate::{Error, Result};
+
+/// The CLI / report name of an architecture (`deepfm`, ...).
+pub(crate) fn arch_key(arch: Arch) -> &'static str {
+    match arch {
+        Arch::DeepFm => "deepfm",
+        Arch::XDeepFm => "xdeepfm",
+        Arch::AttentionDeepFm => "attention_deepfm",
+        Arch::WideDeep => "wide_deep",
+        Arch::Dcn => "dcn",
+    }
+}
+
+/// `key = value` into a serde value: JSON (as [`Fit::params`] lists
+/// values) or TOML syntax (`0.01`, `true`,
+/// `[256, 128]`, `{ kind = "adamw", weight_decay = 0.01 }`), else the text
+/// itself as a string (`cpu`, `he`).
+fn value_of(value: &str) -> serde_json::Value {
+    if let Ok(v) = serde_json::from_str(value) {
+        return v;
+    }
+    toml::from_str::<toml::Table>(&format!("v = {value}"))
+        .ok()
+        .and_then(|t| t.get("v").cloned())
+        .and_then(|v| serde_json::to_value(v).ok())
+        .unwrap_or_else(|| serde_json::Value::String(value.trim().to_string()))
+}
+
+impl Fit for CtrParams {
+    fn name(&self) -> String {
+        arch_key(self.net.arch).into()
+    }
+
+    /// The fields of [`CtrParams`] and of its `net` that the architecture
+    /// uses (`fm_dim`, `hidden`, ...), as the CLI spells them.
+    fn params(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let json = serde_json::to_value(self).unwrap_or_default();
+        let mut push = |obj: &serde_json::Value, skip: &[&str]| {
+            if let Some(map) = obj.as_object() {
+                for (k, v) in map {
+                    if skip.contains(&k.as_str()) || v.is_null() {
+                        continue;
+                    }
+                    let text = match v {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    out.push((k.clone(), text));
+                }
+            }
+        };
+        // The architecture's own knobs only.
+        let mut skip = vec!["arch"];
+        if self.net.arch != Arch::XDeepFm {
+            skip.extend(["cin_layers", "cin_split_half"]);
+        }
+        if self.net.arch != Arch::AttentionDeepFm {
+            skip.extend(["attention_layers", "attention_heads"]);
+        }
+        if self.net.arch != Arch::Dcn {
+            skip.push("cross_layers");
+        }
+        push(&json["net"], &skip);
+        push(&json, &["net", "verbose", "resume"]);
+        out
+    }
+
+    /// Sets a field of [`CtrParams`] or of its `net` by name; the value in
+    /// TOML syntax (`hidden=[256,128]`, `optimizer={kind="sgd",
+    /// momentum=0.9}`) or a bare word (`compute=cpu`). `epochs` is
+    /// `max_epochs`.
+    fn set_param(&mut self, key: &str, value: &str) -> Result<()> {
+        let key = match key {
+            "epochs" => "max_epochs",
+            "learning_rate" => "lr",
+            k => k,
+        };
+        let mut json = serde_json::to_value(&*self)
+            .map_err(|e| Error::param(key, format!("cannot encode the parameters: {e}")))?;
+        let v = value_of(value);
+        let in_net = json["net"].get(key).is_some() && key != "arch";
+        let slot = if in_net {
+            json["net"].get_mut(key)
+        } else if key != "net" {
+            json.get_mut(key)
+        } else {
+            None
+        };
+        match slot {
+            // A bare word for a tagged enum: `optimizer=adam` is
+            // `{ kind = "adam" }`.
+            Some(s) if s.get("kind").is_some() && v.is_string() => {
+                *s = serde_json::json!({ "kind": v })
+            }
+            Some(s) => *s = v,
+            None => {
+                let mut known: Vec<String> = json["net"]
+                    .as_object()
+                    .into_iter()
+                    .chain(json.as_object())
+                    .flat_map(|m| m.keys().cloned())
+                    .filter(|k| k != "net" && k != "arch")
+                    .collect();
+                known.sort();
+                let known: Vec<&str> = known.iter().map(String::as_str).collect();
+                return Err(crate::models::unknown_param(&Fit::name(self), key, &known));
+            }
+        }
+        let next: CtrParams = serde_json::from_value(json)
+            .map_err(|e| Error::param(key, format!("{value:?}: {e}")))?;
+        next.check().map_err(|e| Error::param(key, e.to_string()))?;
+        *self = next;
+        Ok(())
+    }
+
+    fn fit_scorer(&self, train: &Interactions) -> Result<Box<dyn Scorer>> {
+        self.fit_scorer_with(train, None, None)
+    }
+
+    fn fit_scorer_validated(
+        &self,
+        train: &Interactions,
+        validation: Option<&Interactions>,
+    ) -> Result<Box<dyn Scorer>> {
+        self.fit_scorer_with(train, validation, None)
+    }
+
+    /// Trains on [`MovieLensCtr::from_split`]: the documents' fields when
+    /// `side` has MovieLens user and item features, `user_id` + `item_id`
+    /// otherwise; early stopping on `validation` when given.
+    fn fit_scorer_with(
+        &self,
+        train: &Interactions,
+        validation: Option<&Interactions>,
+        side: Option<&Dataset>,
+    ) -> Result<Box<dyn Scorer>> {
+        let task = MovieLensCtr::from_split(side, train, validation, self.seed)?;
+        let model = self.fit(&task)?;
+        Ok(Box::new(CtrScorer {
+            model,
+            train: train.clone(),
+        }))
+    }
+}
+
+/// A fitted CTR network as a [`Scorer`]: click probabilities of every
+/// `(user, item)`; `train()` is the data the stage was given.
+#[derive(Debug)]
+pub struct CtrScorer {
+    model: CtrModel,
+    train: Interactions,
+}
+
+impl CtrScorer {
+    /// The network with its training history.
+    pub fn model(&self) -> &CtrModel {
+        &self.model
+    }
+}
+
+impl Scorer for CtrScorer {
+    fn n_items(&self) -> usize {
+        self.train.n_items()
+    }
+    fn train(&self) -> &Interactions {
+        &self.train
+    }
+    fn score_all(&self, user: u32, out: &mut [f32]) {
+        let items: Vec<u32> = (0..out.len() as u32).collect();
+        self.score_items(user, &items, out);
+    }
+    fn score_items(&self, user: u32, items: &[u32], out: &mut [f32]) {
+        let users = vec![user; items.len()];
+        out.copy_from_slice(&self.model.predict(&users, items));
+    }
+    fn outputs_probabilities(&self) -> bool {
+        true
+    }
+}
+
+macro_rules! fit_by_params {
+    ($($name:ident),*) => {$(
+        /// Fits with the defaults of [`Self::params`]; for other values
+        /// use `params()` (its setters) instead.
+        impl Fit for $name {
+            fn name(&self) -> String {
+                Fit::name(&$name::params())
+            }
+            fn params(&self) -> Vec<(String, String)> {
+                Fit::params(&$name::params())
+            }
+            fn set_param(&mut self, key: &str, _value: &str) -> Result<()> {
+                Err(Error::param(
+                    key,
+                    format!(
+                        "{} has no parameters of its own: set them on {}::params()",
+                        stringify!($name),
+                        stringify!($name)
+                    ),
+                ))
+            }
+            fn fit_scorer(&self, train: &Interactions) -> Result<Box<dyn Scorer>> {
+                $name::params().fit_scorer(train)
+            }
+            fn fit_scorer_validated(
+                &self,
+                train: &Interactions,
+                validation: Option<&Interactions>,
+            ) -> Result<Box<dyn Scorer>> {
+                $name::params().fit_scorer_validated(train, validation)
+            }
+            fn fit_scorer_with(
+                &self,
+                train: &Interactions,
+                validation: Option<&Interactions>,
+                side: Option<&Dataset>,
+            ) -> Result<Box<dyn Scorer>> {
+                $name::params().fit_scorer_with(train, validation, side)
+            }
+        }
+    )*};
+}
+
+fit_by_params!(DeepFm, XDeepFm, AttentionDeepFm, WideDeep, Dcn);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_round_trip_through_set_param() {
+        let mut p = DeepFm::params();
+        p.set_param("hidden", "[32, 16]").unwrap();
+        p.set_param("epochs", "3").unwrap();
+        p.set_param("compute", "cpu").unwrap();
+        p.set_param("optimizer", "{ kind = \"adam_w\", weight_decay = 0.01 }")
+            .unwrap();
+        assert_eq!(p.net.hidden, vec![32, 16]);
+        assert_eq!(p.max_epochs, 3);
+        assert_eq!(p.compute, super::super::Compute::Cpu);
+        let mut r = DeepFm::params();
+        r.set_param("schedule", "constant").unwrap();
+        r.set_param("optimizer", "adam").unwrap();
+        assert_eq!(r, DeepFm::params());
+        let listed = Fit::params(&p);
+        assert!(listed.contains(&("hidden".into(), "[32,16]".into())));
+        assert!(listed.contains(&("max_epochs".into(), "3".into())));
+        let mut q = DeepFm::params();
+        for (k, v) in &listed {
+            q.set_param(k, v).unwrap();
+        }
+        assert_eq!(p, q);
+    }
+
+    #[test]
+    fn bad_params_are_errors_naming_the_key() {
+        let mut p = DeepFm::params();
+        let e = p.set_param("hiden", "[1]").unwrap_err().to_string();
+        assert!(e.contains("hiden") && e.contains("hidden"), "{e}");
+        let e = p.set_param("lr", "-1").unwrap_err().to_string();
+        assert!(e.contains("lr"), "{e}");
+        let e = p.set_param("batch_size", "many").unwrap_err().to_string();
+        assert!(e.contains("batch_size"), "{e}");
+        assert_eq!(p, DeepFm::params());
+    }
+
+    #[test]
+    fn passes_the_contract_on_ids_alone() {
+        let p = DeepFm::params()
+            .compute(super::super::Compute::Cpu)
+            .hidden(vec![16])
+            .batch_size(64)
+            .lr(0.01)
+            .max_epochs(40)
+            .verbose(false);
+        let verdict = crate::models::contract::check(&p, true).unwrap();
+        assert_eq!(verdict, Ok(()));
+    }
+}
