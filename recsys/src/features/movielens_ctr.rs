@@ -263,7 +263,7 @@ impl MovieLensCtr {
             ],
         };
         let encoder = PairEncoder {
-            schema: schema.clone(),
+            schema,
             user_sparse,
             user_width: 1,
             item_sparse,
@@ -271,16 +271,7 @@ impl MovieLensCtr {
             item_sequences: Vec::new(),
             seq_width: 0,
         };
-        Ok(MovieLensCtr {
-            schema,
-            train,
-            rated,
-            val,
-            test,
-            encoder,
-            negatives: 4,
-            seed,
-        })
+        Ok(Self::assemble(encoder, train, rated, val, test, seed))
     }
 
     fn build(
@@ -393,7 +384,7 @@ impl MovieLensCtr {
             ],
         };
         let encoder = PairEncoder {
-            schema: schema.clone(),
+            schema,
             user_sparse: user_fields,
             user_width: USER_FIELDS,
             item_sparse: item_ids,
@@ -401,8 +392,19 @@ impl MovieLensCtr {
             item_sequences: item_genres,
             seq_width: max_len,
         };
-        Ok(MovieLensCtr {
-            schema,
+        Ok(Self::assemble(encoder, train, rated, val, test, seed))
+    }
+
+    fn assemble(
+        encoder: PairEncoder,
+        train: Interactions,
+        rated: Interactions,
+        val: Candidates,
+        test: Candidates,
+        seed: u64,
+    ) -> Self {
+        MovieLensCtr {
+            schema: encoder.schema.clone(),
             train,
             rated,
             val,
@@ -410,7 +412,7 @@ impl MovieLensCtr {
             encoder,
             negatives: 4,
             seed,
-        })
+        }
     }
 
     /// Negatives drawn per positive each epoch. Defaults to 4.

@@ -149,6 +149,42 @@ impl Default for Validation {
     }
 }
 
+impl Validation {
+    /// Sets `early_stopping` (alias `patience`) or `eval_every` from text;
+    /// `None` when `key` is neither.
+    pub(crate) fn set_param(&mut self, key: &str, value: &str) -> Option<crate::Result<()>> {
+        let parse = |v: &str| crate::models::parse_param::<usize>(key, v).map(|n| n.max(1));
+        Some(match key {
+            "early_stopping" | "patience" => parse(value).map(|n| self.patience = Some(n)),
+            "eval_every" => parse(value).map(|n| self.every = n),
+            _ => return None,
+        })
+    }
+}
+
+/// The `early_stopping` and `eval_every` setters of an iterative model's
+/// builder (a struct with a `validation: Validation` field); `$fit` names
+/// its validated fit, `$step` its unit ("iteration", "epoch").
+macro_rules! validation_setters {
+    ($fit:literal, $step:literal) => {
+        #[doc = concat!(
+            "With validation data ([`", $fit, "`] or a pipeline whose split has a validation ",
+            "part): stop after `patience` checks without a better validation NDCG@10 and keep ",
+            "the best ", $step, ". Defaults to no early stopping."
+        )]
+        pub fn early_stopping(mut self, patience: usize) -> Self {
+            self.validation.patience = Some(patience.max(1));
+            self
+        }
+        #[doc = concat!("Check validation NDCG@10 every `n` ", $step, "s. Defaults to 1.")]
+        pub fn eval_every(mut self, n: usize) -> Self {
+            self.validation.every = n.max(1);
+            self
+        }
+    };
+}
+pub(crate) use validation_setters;
+
 /// What the monitor says after an epoch.
 pub(crate) enum Verdict {
     Continue,

@@ -107,19 +107,7 @@ impl Als {
         self.solver = s;
         self
     }
-    /// With validation data ([`Als::fit_validated`] or a pipeline whose
-    /// split has a validation part): stop after `patience` checks without
-    /// a better validation NDCG@10 and keep the best iteration. Defaults to
-    /// no early stopping.
-    pub fn early_stopping(mut self, patience: usize) -> Self {
-        self.validation.patience = Some(patience.max(1));
-        self
-    }
-    /// Check validation NDCG@10 every `n` iterations. Defaults to 1.
-    pub fn eval_every(mut self, n: usize) -> Self {
-        self.validation.every = n.max(1);
-        self
-    }
+    crate::models::training::validation_setters!("Als::fit_validated", "iteration");
     /// Seed of the initial factors. Defaults to 42.
     pub fn seed(mut self, s: u64) -> Self {
         self.seed = s;
@@ -380,7 +368,7 @@ fn cg_row<M: MulAdd, const F: usize>(
     let f = if F > 0 { F } else { rows.f };
     let (xu, r, p, ap) = (&mut xu[..f], &mut r[..f], &mut p[..f], &mut ap[..f]);
     // r = Yᵀ C_u p_u − (Yᵀ C_u Y + λI) x_u, without forming Yᵀ C_u Y
-    matvec_inline::<M>(yty, xu, r);
+    matvec_inline::<M, F>(yty, xu, r);
     for v in r.iter_mut() {
         *v = -*v;
     }
@@ -390,25 +378,21 @@ fn cg_row<M: MulAdd, const F: usize>(
             cu - (cu - 1.0) * dot_inline::<M>(&rows.y[i as usize * f..(i as usize + 1) * f], xu),
         );
     }
-    for (&i, &wi) in rows.idx.iter().zip(w.iter()) {
-        axpy::<M>(wi, &rows.y[i as usize * f..(i as usize + 1) * f], r);
-    }
+    gather_axpy::<M, F>(rows, w, r);
     p.copy_from_slice(r);
     let mut rs_old = dot_inline::<M>(r, r);
     for _ in 0..cg_steps {
         if rs_old < 1e-20 {
             break;
         }
-        matvec_inline::<M>(yty, p, ap);
+        matvec_inline::<M, F>(yty, p, ap);
         // All dots first (independent, so they pipeline), then the updates.
         // (plain loops, no closures: closures do not inherit target features)
         w.clear();
         for (&i, &cu) in rows.idx.iter().zip(rows.conf) {
             w.push((cu - 1.0) * dot_inline::<M>(&rows.y[i as usize * f..(i as usize + 1) * f], p));
         }
-        for (&i, &wi) in rows.idx.iter().zip(w.iter()) {
-            axpy::<M>(wi, &rows.y[i as usize * f..(i as usize + 1) * f], ap);
-        }
+        gather_axpy::<M, F>(rows, w, ap);
         let step = rs_old / dot_inline::<M>(p, ap);
         axpy::<M>(step, p, xu);
         axpy::<M>(-step, ap, r);
@@ -421,11 +405,49 @@ fn cg_row<M: MulAdd, const F: usize>(
     }
 }
 
+/// `out += Σ_k w_k · y_{idx_k}`. With the factor count known at compile
+/// time the sum runs in a local array, which the compiler keeps in vector
+/// registers across the rows instead of reloading and storing `out`.
+#[inline(always)]
+fn gather_axpy<M: MulAdd, const F: usize>(rows: &Rows, w: &[f32], out: &mut [f32]) {
+    let f = out.len();
+    if F > 0 && F <= 64 {
+        let mut acc = [0f32; 64];
+        let acc = &mut acc[..F];
+        for (&i, &wi) in rows.idx.iter().zip(w) {
+            let yi = &rows.y[i as usize * F..(i as usize + 1) * F];
+            for k in 0..F {
+                acc[k] = M::mul_add(wi, yi[k], acc[k]);
+            }
+        }
+        for (o, a) in out.iter_mut().zip(acc.iter()) {
+            *o += *a;
+        }
+    } else {
+        for (&i, &wi) in rows.idx.iter().zip(w) {
+            axpy::<M>(wi, &rows.y[i as usize * f..(i as usize + 1) * f], out);
+        }
+    }
+}
+
 /// `out = M v` for a symmetric M (row-major), as a sum of rows scaled by
 /// `v` (no horizontal reductions), always inlined.
 #[inline(always)]
-fn matvec_inline<M: MulAdd>(m: &[f32], v: &[f32], out: &mut [f32]) {
+fn matvec_inline<M: MulAdd, const F: usize>(m: &[f32], v: &[f32], out: &mut [f32]) {
     let f = v.len();
+    if F > 0 && F <= 64 && f == F {
+        // In a local array, kept in registers (as in `gather_axpy`).
+        let mut acc = [0f32; 64];
+        let acc = &mut acc[..F];
+        for (b, &vb) in v.iter().enumerate() {
+            let mb = &m[b * F..(b + 1) * F];
+            for k in 0..F {
+                acc[k] = M::mul_add(vb, mb[k], acc[k]);
+            }
+        }
+        out[..F].copy_from_slice(acc);
+        return;
+    }
     out.fill(0.0);
     for (b, &vb) in v.iter().enumerate() {
         axpy::<M>(vb, &m[b * f..(b + 1) * f], out);
@@ -472,6 +494,9 @@ impl Fit for Als {
         ]
     }
     fn set_param(&mut self, key: &str, value: &str) -> Result<()> {
+        if let Some(done) = self.validation.set_param(key, value) {
+            return done;
+        }
         match key {
             "factors" => self.factors = parse_param(key, value)?,
             "regularization" => self.regularization = parse_param(key, value)?,
@@ -491,10 +516,6 @@ impl Fit for Als {
                     }
                 }
             }
-            "early_stopping" | "patience" => {
-                self.validation.patience = Some(parse_param::<usize>(key, value)?.max(1))
-            }
-            "eval_every" => self.validation.every = parse_param::<usize>(key, value)?.max(1),
             "seed" => self.seed = parse_param(key, value)?,
             "verbose" => self.verbose = parse_param(key, value)?,
             _ => {

@@ -117,19 +117,7 @@ impl Bpr {
         self.threads = n;
         self
     }
-    /// With validation data ([`Bpr::fit_validated`] or a pipeline whose
-    /// split has a validation part): stop after `patience` checks without
-    /// a better validation NDCG@10 and keep the best epoch. Defaults to no
-    /// early stopping.
-    pub fn early_stopping(mut self, patience: usize) -> Self {
-        self.validation.patience = Some(patience.max(1));
-        self
-    }
-    /// Check validation NDCG@10 every `n` epochs. Defaults to 1.
-    pub fn eval_every(mut self, n: usize) -> Self {
-        self.validation.every = n.max(1);
-        self
-    }
+    crate::models::training::validation_setters!("Bpr::fit_validated", "epoch");
 
     /// Trains on the binary feedback of `train`.
     pub fn fit(&self, train: &Interactions) -> Result<FactorModel> {
@@ -454,6 +442,9 @@ impl Fit for Bpr {
         ]
     }
     fn set_param(&mut self, key: &str, value: &str) -> Result<()> {
+        if let Some(done) = self.validation.set_param(key, value) {
+            return done;
+        }
         match key {
             "factors" => self.factors = parse_param(key, value)?,
             "learning_rate" | "lr" => self.learning_rate = parse_param(key, value)?,
@@ -462,10 +453,6 @@ impl Fit for Bpr {
             "seed" => self.seed = parse_param(key, value)?,
             "verbose" => self.verbose = parse_param(key, value)?,
             "threads" => self.threads = parse_param(key, value)?,
-            "early_stopping" | "patience" => {
-                self.validation.patience = Some(parse_param::<usize>(key, value)?.max(1))
-            }
-            "eval_every" => self.validation.every = parse_param::<usize>(key, value)?.max(1),
             "sampling" => {
                 self.sampling = match value.trim() {
                     "uniform" => NegativeSampling::Uniform,
