@@ -252,14 +252,10 @@ impl MovieLensCtr {
         let item_sparse = (0..n_items)
             .map(|i| enc_item.encode(train.items().raw(i)))
             .collect();
-        let with_vocab = |mut f: FieldSchema, v: usize| {
-            f.vocab = v;
-            f
-        };
         let schema = DatasetSchema {
             fields: vec![
-                with_vocab(FieldSchema::sparse("user_id", 16), enc_user.vocab()),
-                with_vocab(FieldSchema::sparse("item_id", 16), enc_item.vocab()),
+                FieldSchema::sparse("user_id", 16).with_vocab(enc_user.vocab()),
+                FieldSchema::sparse("item_id", 16).with_vocab(enc_item.vocab()),
             ],
         };
         let encoder = PairEncoder {
@@ -365,22 +361,16 @@ impl MovieLensCtr {
             .collect();
 
         let item_width = 1;
-        let with_vocab = |mut f: FieldSchema, v: usize| {
-            f.vocab = v;
-            f
-        };
         let schema = DatasetSchema {
             fields: vec![
-                with_vocab(FieldSchema::sparse("user_id", 16), enc_user.vocab()),
-                with_vocab(FieldSchema::sparse("gender", 4), enc_gender.vocab()),
-                with_vocab(FieldSchema::sparse("age", 4), ages.vocab()),
-                with_vocab(FieldSchema::sparse("occupation", 8), enc_occ.vocab()),
-                with_vocab(FieldSchema::sparse("zip3", 8), enc_zip.vocab()),
-                with_vocab(FieldSchema::sparse("movie_id", 16), enc_item.vocab()),
-                with_vocab(
-                    FieldSchema::sequence("genres", max_len, Pooling::Mean, 8),
-                    enc_genres.labels.vocab(),
-                ),
+                FieldSchema::sparse("user_id", 16).with_vocab(enc_user.vocab()),
+                FieldSchema::sparse("gender", 4).with_vocab(enc_gender.vocab()),
+                FieldSchema::sparse("age", 4).with_vocab(ages.vocab()),
+                FieldSchema::sparse("occupation", 8).with_vocab(enc_occ.vocab()),
+                FieldSchema::sparse("zip3", 8).with_vocab(enc_zip.vocab()),
+                FieldSchema::sparse("movie_id", 16).with_vocab(enc_item.vocab()),
+                FieldSchema::sequence("genres", max_len, Pooling::Mean, 8)
+                    .with_vocab(enc_genres.labels.vocab()),
             ],
         };
         let encoder = PairEncoder {

@@ -58,6 +58,11 @@ impl FieldSchema {
     pub fn sequence(name: &str, max_len: usize, pooling: Pooling, dim: usize) -> Self {
         Self::new(name, FieldKind::Sequence { max_len, pooling }, dim)
     }
+    /// The field with its vocabulary size (from the fitted encoder).
+    pub fn with_vocab(mut self, vocab: usize) -> Self {
+        self.vocab = vocab;
+        self
+    }
     fn new(name: &str, kind: FieldKind, dim: usize) -> Self {
         FieldSchema {
             name: name.into(),
