@@ -80,7 +80,13 @@ fn main() {
                     r#"{"epochs":30}"#,
                 ),
                 (
-                    "BPR f=64, 100 ep, Hogwild (2 threads) vs LightFM WARP (30 ep)",
+                    "BPR f=64, 100 ep, Hogwild (all threads) vs implicit BPR (100 it, Hogwild)",
+                    Box::new(Bpr::params().epochs(100).threads(0)),
+                    "bpr",
+                    r#"{}"#,
+                ),
+                (
+                    "BPR f=64, 100 ep, Hogwild (all threads) vs LightFM WARP (30 ep)",
                     Box::new(Bpr::params().epochs(100).threads(0)),
                     "lightfm",
                     r#"{"epochs":30}"#,

@@ -355,7 +355,7 @@ impl Sgd<'_> {
             // SAFETY: the CPU supports AVX2 and FMA (checked just above).
             return unsafe { self.run_avx2(samples, rng, x, y, bias) };
         }
-        self.run_with::<Plain>(samples, rng, x, y, bias)
+        self.run_with::<Plain, 0>(samples, rng, x, y, bias)
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -368,11 +368,19 @@ impl Sgd<'_> {
         y: &mut [f32],
         bias: &mut [f32],
     ) -> (f64, usize) {
-        self.run_with::<Fused>(samples, rng, x, y, bias)
+        // Common factor counts get their own build (constant loop bounds
+        // unroll and the row difference stays in registers).
+        match self.f {
+            32 => self.run_with::<Fused, 32>(samples, rng, x, y, bias),
+            64 => self.run_with::<Fused, 64>(samples, rng, x, y, bias),
+            128 => self.run_with::<Fused, 128>(samples, rng, x, y, bias),
+            _ => self.run_with::<Fused, 0>(samples, rng, x, y, bias),
+        }
     }
 
+    /// `F > 0`: the factor count is a compile-time constant.
     #[inline(always)]
-    fn run_with<M: MulAdd>(
+    fn run_with<M: MulAdd, const F: usize>(
         &self,
         samples: usize,
         rng: &mut rand::rngs::Xoshiro256PlusPlus,
@@ -380,10 +388,12 @@ impl Sgd<'_> {
         y: &mut [f32],
         bias: &mut [f32],
     ) -> (f64, usize) {
-        let (f, lr, reg) = (self.f, self.lr, self.reg);
+        let f = if F > 0 { F } else { self.f };
         let nnz = self.ui.indices.len();
-        let mut diff = vec![0f32; f];
-        let (mut loss, mut used) = (0f64, 0usize);
+        let mut heap = vec![0f32; if F > 0 { 0 } else { f }];
+        let mut local = [0f32; F];
+        let diff: &mut [f32] = if F > 0 { &mut local } else { &mut heap };
+        let (mut loss, mut used) = (LogLoss::new(), 0usize);
         for _ in 0..samples {
             let e = rng.random_range(0..nnz);
             let u = self.entry_user[e] as usize;
@@ -396,30 +406,135 @@ impl Sgd<'_> {
                 continue;
             }
             used += 1;
-            let j = j as usize;
-            let xu = &mut x[u * f..(u + 1) * f];
-            for ((d, a), b) in diff
-                .iter_mut()
-                .zip(&y[i * f..(i + 1) * f])
-                .zip(&y[j * f..(j + 1) * f])
-            {
-                *d = a - b;
-            }
-            let (bi, bj) = (i * self.stride, j * self.stride);
-            let z = dot_inline::<M>(xu, &diff) + bias[bi] - bias[bj];
-            let g = 1.0 / (1.0 + z.exp()); // σ(−z) = ∂ ln σ(z) / ∂z
-            loss += f64::from((1.0 + (-z).exp()).ln());
-            let (keep, step) = (1.0 - lr * reg, lr * g);
-            for k in 0..f {
-                let xuk = xu[k];
-                y[i * f + k] = M::mul_add(step, xuk, keep * y[i * f + k]);
-                y[j * f + k] = M::mul_add(-step, xuk, keep * y[j * f + k]);
-                xu[k] = M::mul_add(step, diff[k], keep * xuk);
-            }
-            bias[bi] += lr * (g - reg * bias[bi]);
-            bias[bj] += lr * (-g - reg * bias[bj]);
+            self.step::<M>([u, i, j as usize], x, y, bias, diff, &mut loss);
         }
-        (loss, used)
+        (loss.total(), used)
+    }
+
+    /// Positions of a triple's two item biases in the bias array.
+    #[inline(always)]
+    fn bias_pair(&self, [_, i, j]: [usize; 3]) -> (usize, usize) {
+        (i * self.stride, j * self.stride)
+    }
+
+    /// One SGD step on triple `[u, i, j]` (`i ≠ j`); `diff` holds `f`
+    /// floats of scratch.
+    #[inline(always)]
+    fn step<M: MulAdd>(
+        &self,
+        t: [usize; 3],
+        x: &mut [f32],
+        y: &mut [f32],
+        bias: &mut [f32],
+        diff: &mut [f32],
+        loss: &mut LogLoss,
+    ) {
+        let f = diff.len();
+        let [u, i, j] = t;
+        let xu = &mut x[u * f..(u + 1) * f];
+        // i is a training item of u and j is not, so i ≠ j: two disjoint
+        // rows, which lets the update loop vectorise.
+        let (yi, yj) = rows_mut(y, f, i, j);
+        let (bi, bj) = self.bias_pair(t);
+        let z = score::<M>(xu, yi, yj, diff) + bias[bi] - bias[bj];
+        let (g, p) = sigmoid_pair(z);
+        loss.add(p);
+        update::<M>(xu, yi, yj, diff, self.lr * g, 1.0 - self.lr * self.reg);
+        bias[bi] += self.lr * (g - self.reg * bias[bi]);
+        bias[bj] += self.lr * (-g - self.reg * bias[bj]);
+    }
+}
+
+/// `x_u · (y_i − y_j)`, leaving `y_i − y_j` in `diff`.
+#[inline(always)]
+fn score<M: MulAdd>(xu: &[f32], yi: &[f32], yj: &[f32], diff: &mut [f32]) -> f32 {
+    for ((d, a), b) in diff.iter_mut().zip(yi).zip(yj) {
+        *d = a - b;
+    }
+    dot_inline::<M>(xu, diff)
+}
+
+/// The SGD update of a triple's rows given `step = lr · σ(−z)` and
+/// `keep = 1 − lr · λ` (weight decay), all from the old values.
+#[inline(always)]
+fn update<M: MulAdd>(
+    xu: &mut [f32],
+    yi: &mut [f32],
+    yj: &mut [f32],
+    diff: &[f32],
+    step: f32,
+    keep: f32,
+) {
+    for (((a, b), xuk), d) in yi
+        .iter_mut()
+        .zip(yj.iter_mut())
+        .zip(xu.iter_mut())
+        .zip(diff)
+    {
+        let x0 = *xuk;
+        *a = M::mul_add(step, x0, keep * *a);
+        *b = M::mul_add(-step, x0, keep * *b);
+        *xuk = M::mul_add(step, *d, keep * x0);
+    }
+}
+
+/// Rows `i` and `j` (`i ≠ j`) of a row-major matrix with `f` columns, both
+/// mutable.
+#[inline(always)]
+fn rows_mut(m: &mut [f32], f: usize, i: usize, j: usize) -> (&mut [f32], &mut [f32]) {
+    debug_assert_ne!(i, j);
+    if i < j {
+        let (lo, hi) = m.split_at_mut(j * f);
+        (&mut lo[i * f..(i + 1) * f], &mut hi[..f])
+    } else {
+        let (lo, hi) = m.split_at_mut(i * f);
+        (&mut hi[..f], &mut lo[j * f..(j + 1) * f])
+    }
+}
+
+/// `(σ(−z), σ(z))`: the BPR gradient scale and the triple's likelihood
+/// (its loss is `−ln σ(z)`), from one exponential, stable for either sign
+/// of `z`; the likelihood in f64 so that `σ(z)` near 1 keeps its distance
+/// from 1.
+#[inline(always)]
+fn sigmoid_pair(z: f32) -> (f32, f64) {
+    let e = (-z.abs()).exp();
+    let e64 = f64::from(e);
+    if z >= 0.0 {
+        (e / (1.0 + e), 1.0 / (1.0 + e64))
+    } else {
+        (1.0 / (1.0 + e), e64 / (1.0 + e64))
+    }
+}
+
+/// `Σ −ln pₖ` of many probabilities without a logarithm per term: their
+/// product, kept as an f64 mantissa in [1, 2) and a separate binary
+/// exponent, so it never underflows; one `ln` at the end.
+struct LogLoss {
+    mantissa: f64,
+    exponent: i64,
+}
+
+impl LogLoss {
+    fn new() -> Self {
+        LogLoss {
+            mantissa: 1.0,
+            exponent: 0,
+        }
+    }
+
+    /// Multiplies in `p` ∈ (0, 1].
+    #[inline(always)]
+    fn add(&mut self, p: f64) {
+        let m = self.mantissa * p.max(f64::MIN_POSITIVE);
+        let bits = m.to_bits();
+        self.exponent += ((bits >> 52) & 0x7ff) as i64 - 1023;
+        self.mantissa = f64::from_bits((bits & !(0x7ff << 52)) | (1023 << 52));
+    }
+
+    /// `Σ −ln pₖ`.
+    fn total(&self) -> f64 {
+        -(self.mantissa.ln() + self.exponent as f64 * std::f64::consts::LN_2)
     }
 }
 
@@ -495,5 +610,47 @@ impl Fit for Bpr {
         validation: Option<&Interactions>,
     ) -> Result<Box<dyn Scorer>> {
         Ok(Box::new(self.fit_validated(train, validation)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_loss_sums_negative_logs_without_underflow() {
+        let ps: Vec<f64> = (1..=5000)
+            .map(|k| (k as f64 * 0.618).fract().max(1e-30))
+            .collect();
+        let mut l = LogLoss::new();
+        ps.iter().for_each(|&p| l.add(p));
+        let direct: f64 = ps.iter().map(|p| -p.ln()).sum();
+        assert!(
+            (l.total() - direct).abs() < 1e-9 * direct,
+            "{} vs {direct}",
+            l.total()
+        );
+    }
+
+    #[test]
+    fn sigmoid_pair_is_stable_and_consistent() {
+        for z in [-80.0f32, -20.0, -1.0, 0.0, 0.5, 3.0, 40.0, 100.0] {
+            let (g, p) = sigmoid_pair(z);
+            let exact = 1.0 / (1.0 + (-f64::from(z)).exp());
+            assert!((p - exact).abs() <= 1e-6 * exact, "σ({z})");
+            assert!((f64::from(g) - (1.0 - exact)).abs() < 1e-6, "σ(−{z})");
+            assert!(g.is_finite() && p > 0.0);
+        }
+    }
+
+    #[test]
+    fn same_seed_same_factors_for_every_compiled_factor_count() {
+        let (train, _) = crate::models::contract::checkerboard(12, 12);
+        for f in [5, 32, 64] {
+            let a = Bpr::params().factors(f).epochs(3).fit(&train).unwrap();
+            let b = Bpr::params().factors(f).epochs(3).fit(&train).unwrap();
+            assert_eq!(a.item, b.item);
+            assert!(a.item.iter().all(|v| v.is_finite()));
+        }
     }
 }
