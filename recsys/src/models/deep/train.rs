@@ -12,6 +12,7 @@ use burn::optim::{
     momentum::MomentumConfig,
 };
 use burn::tensor::{Device, Tensor, TensorData};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::device::{Compute, ResolvedDevice};
@@ -568,21 +569,36 @@ pub(crate) fn score_pairs(
     batch: usize,
     device: &Device,
 ) -> Vec<f32> {
-    let mut out = Vec::with_capacity(users.len());
     let plan = InputPlan::new(&encoder.schema);
-    for s in (0..users.len()).step_by(batch.max(1)) {
-        let e = (s + batch).min(users.len());
+    let score = |s: usize, e: usize| -> Vec<f32> {
         let b = encoder.encode(&users[s..e], &items[s..e], &[]);
         let logits = net.forward(plan.input(&b, device));
         let p = burn::tensor::activation::sigmoid(logits);
-        out.extend(
-            p.into_data()
-                .convert::<f32>()
-                .try_into_vec::<f32>()
-                .expect("f32 scores"),
-        );
+        p.into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .expect("f32 scores")
+    };
+    let n = users.len();
+    if *device != Device::flex() {
+        let mut out = Vec::with_capacity(n);
+        for s in (0..n).step_by(batch.max(1)) {
+            out.extend(score(s, (s + batch).min(n)));
+        }
+        return out;
     }
-    out
+    // On the CPU backend only the matrix products use every core; the
+    // element-wise ops, gathers and copies between them run on the calling
+    // thread. Forward passes over separate chunks, one per thread at a time,
+    // keep every core busy (one thread's copies overlap another's products).
+    let threads = rayon::current_num_threads().max(1);
+    let chunk = batch.min(n.div_ceil(threads)).max(1);
+    let starts: Vec<usize> = (0..n).step_by(chunk).collect();
+    starts
+        .into_par_iter()
+        .map(|s| score(s, (s + chunk).min(n)))
+        .collect::<Vec<_>>()
+        .concat()
 }
 
 /// Validation NDCG@10 and HR@10 (means over users), global AUC and LogLoss
