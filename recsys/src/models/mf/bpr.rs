@@ -411,18 +411,12 @@ impl Sgd<'_> {
         (loss.total(), used)
     }
 
-    /// Positions of a triple's two item biases in the bias array.
-    #[inline(always)]
-    fn bias_pair(&self, [_, i, j]: [usize; 3]) -> (usize, usize) {
-        (i * self.stride, j * self.stride)
-    }
-
     /// One SGD step on triple `[u, i, j]` (`i ≠ j`); `diff` holds `f`
     /// floats of scratch.
     #[inline(always)]
     fn step<M: MulAdd>(
         &self,
-        t: [usize; 3],
+        [u, i, j]: [usize; 3],
         x: &mut [f32],
         y: &mut [f32],
         bias: &mut [f32],
@@ -430,12 +424,11 @@ impl Sgd<'_> {
         loss: &mut LogLoss,
     ) {
         let f = diff.len();
-        let [u, i, j] = t;
         let xu = &mut x[u * f..(u + 1) * f];
         // i is a training item of u and j is not, so i ≠ j: two disjoint
         // rows, which lets the update loop vectorise.
         let (yi, yj) = rows_mut(y, f, i, j);
-        let (bi, bj) = self.bias_pair(t);
+        let (bi, bj) = (i * self.stride, j * self.stride);
         let z = score::<M>(xu, yi, yj, diff) + bias[bi] - bias[bj];
         let (g, p) = sigmoid_pair(z);
         loss.add(p);
