@@ -1,4 +1,5 @@
-"""Checks an executed notebook: every code cell ran, no error outputs, and
+"""Checks an executed notebook: the first code cell is tagged `parameters`,
+every code cell ran, no error outputs, and
 charts are self-contained (plotly.js embedded before the first chart, so the
 HTML export renders offline). Also exports it to HTML next to the notebook.
 
@@ -11,6 +12,9 @@ import sys
 path, jupyter = sys.argv[1], sys.argv[2]
 nb = json.load(open(path))
 problems = []
+code_cells = [c for c in nb["cells"] if c["cell_type"] == "code"]
+if not code_cells or "parameters" not in code_cells[0].get("metadata", {}).get("tags", []):
+    problems.append("the first code cell must be the one tagged `parameters` (epochs, grids, sample sizes)")
 plotly_loaded = False
 charts = 0
 chart_ids = set()

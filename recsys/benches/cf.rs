@@ -81,7 +81,8 @@ fn main() {
                 ),
             ];
             for (label, model, key, params) in cases {
-                let (fit, scorer) = median_secs(5, || model.fit_scorer(&split.train).unwrap());
+                let (fit, scorer) =
+                    median_secs(5, || model.fit_scorer((&split.train).into()).unwrap());
                 let (rec, _) = median_secs(5, || top10_all(scorer.as_ref()));
                 let ours = fit + rec;
                 let ndcg = Pipeline::predefined(s.join("train.tsv"), s.join("test.tsv"))

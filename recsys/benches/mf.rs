@@ -99,7 +99,7 @@ fn main() {
                 ),
             ];
             for (label, model, key, params) in cases {
-                let (fit, _) = median_secs(5, || model.fit_scorer(&split.train).unwrap());
+                let (fit, _) = median_secs(5, || model.fit_scorer((&split.train).into()).unwrap());
                 let ndcg = Pipeline::predefined(s.join("train.tsv"), s.join("test.tsv"))
                     .recall_boxed(
                         recsys::models::model_from_name(&model.name(), &model.params()).unwrap(),

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use crate::data::{Dataset, Interactions, InteractionsFile};
 use crate::eval::{self, MetricSeries, Protocol};
-use crate::models::{Fit, Scorer};
+use crate::models::{Fit, FitInput, Scorer};
 use crate::report::{MetricValue, Report, StageReport};
 use crate::split::{Candidates, Split, SplitData, concat};
 use crate::stages::Rerank;
@@ -421,7 +421,8 @@ impl Pipeline {
         let mut fit_total = 0.0;
 
         let t = Instant::now();
-        let recall = recall_model.fit_scorer_with(&train, validation, side)?;
+        let recall =
+            recall_model.fit_scorer(FitInput::new(&train).validation(validation).side(side))?;
         let recall_fit = t.elapsed().as_secs_f64();
         fit_total += recall_fit;
         names.push(recall_model.name());
@@ -434,7 +435,7 @@ impl Pipeline {
         let mut extra = Vec::new();
         for (m, quota) in &self.extra_recall {
             let t = Instant::now();
-            let s = m.fit_scorer_with(&train, validation, side)?;
+            let s = m.fit_scorer(FitInput::new(&train).validation(validation).side(side))?;
             fit_total += t.elapsed().as_secs_f64();
             names.push(m.name());
             params.extend(
@@ -447,7 +448,7 @@ impl Pipeline {
         let rank = match &self.rank {
             Some((m, pool)) => {
                 let t = Instant::now();
-                let s = m.fit_scorer_with(&train, validation, side)?;
+                let s = m.fit_scorer(FitInput::new(&train).validation(validation).side(side))?;
                 let secs = t.elapsed().as_secs_f64();
                 fit_total += secs;
                 names.push(m.name());
@@ -545,7 +546,7 @@ impl Pipeline {
             let mut scores = vec![0.0; s.n_items()];
             s.score_all(u, &mut scores);
             for &i in mask.user_items(u) {
-                scores[i] = f32::NEG_INFINITY;
+                scores[i as usize] = f32::NEG_INFINITY;
             }
             crate::metrics::ranking::top_k_indices(&scores, n)
                 .into_iter()

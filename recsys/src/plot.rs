@@ -23,19 +23,28 @@ pub struct Chart {
 
 static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
 
-/// Process-wide flag "plotly.js was already sent to the notebook". evcxr links
-/// a fresh copy of this crate into every cell, so a `static` would reset at
-/// each cell; the process environment is shared by all copies.
-const JS_SENT_VAR: &str = "RECSYS_PLOTLY_JS_SENT";
-
+/// Whether this is the first chart of the process ("plotly.js still has to
+/// be sent to the notebook"). evcxr links a fresh copy of this crate into
+/// every cell, so a `static` would reset at each cell; the process-wide
+/// marker is a file named after this process (its id and, on Linux, its
+/// start time, so a later process with the same id is not confused with
+/// it), created with `create_new`, which the file system makes atomic. No
+/// environment variable is written: `set_var` is unsound while other
+/// threads (rayon, the CLI, tests) may read the environment.
 fn take_first_chart() -> bool {
-    if std::env::var_os(JS_SENT_VAR).is_some() {
-        return false;
-    }
-    // SAFETY: evcxr runs cells on one thread and nothing else in this process
-    // reads or writes the environment concurrently.
-    unsafe { std::env::set_var(JS_SENT_VAR, "1") };
-    true
+    let start = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let after = s.rsplit_once(')')?.1.to_string();
+            after.split_whitespace().nth(19).map(str::to_string)
+        })
+        .unwrap_or_default();
+    let marker =
+        std::env::temp_dir().join(format!("recsys-plotly-sent-{}-{start}", std::process::id()));
+    !matches!(
+        std::fs::OpenOptions::new().write(true).create_new(true).open(&marker),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists
+    )
 }
 
 /// The plotly.js bundle shipped with the `plotly` crate, as a `<script>` tag.
@@ -91,7 +100,7 @@ impl Chart {
 
     /// Writes [`Chart::to_standalone_html`] to `path` atomically.
     pub fn save_html(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
-        crate::data::download::write_atomic(path.as_ref(), self.to_standalone_html().as_bytes())
+        crate::io::write_atomic(path.as_ref(), self.to_standalone_html().as_bytes())
     }
 
     /// Jupyter display (called by evcxr).

@@ -19,9 +19,10 @@ pub use crate::models::mf::{
 pub use crate::models::retrieval::{AnnIndex, AnnParams, AnnRecall};
 pub use crate::models::training::{EpochLog, LearningCurve};
 pub use crate::models::{
-    Fit, ItemCF, ItemCFModel, Popularity, PopularityModel, Random, RandomModel, Scorer, UserCF,
-    UserCFModel, model_from_name,
+    Fit, FitInput, ItemCF, ItemCFModel, Popularity, PopularityModel, Random, RandomModel, Scorer,
+    UserCF, UserCFModel, model_from_name,
 };
+pub use crate::notebook::{Environment, Profile};
 pub use crate::pipeline::{DataSource, EvalOn, Pipeline};
 pub use crate::plot::{Chart, Scale};
 pub use crate::report::{Comparison, Leaderboard, Report};

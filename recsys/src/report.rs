@@ -225,7 +225,7 @@ impl Report {
 
     /// Writes [`Report::to_json`] to `path` atomically.
     pub fn save_json(&self, path: impl AsRef<Path>) -> Result<()> {
-        crate::data::download::write_atomic(path.as_ref(), self.to_json()?.as_bytes())
+        crate::io::write_atomic(path.as_ref(), self.to_json()?.as_bytes())
     }
 
     /// Reads a report written by [`Report::save_json`].

@@ -42,6 +42,36 @@ fn run_configs_write_reports_and_compare_reads_them() {
 }
 
 #[test]
+fn set_overrides_config_values() {
+    let Some(_) = data_dir() else { return };
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let dir = temp_dir("cli-set");
+    let json = dir.join("pop.json");
+    let cfg = format!("{root}/configs/ml100k_popularity.toml");
+    let o = recsys(&[
+        "run",
+        &cfg,
+        "--json",
+        json.to_str().unwrap(),
+        "--set",
+        "metrics.ks=[3]",
+        "--set",
+        "recall.model=random",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = recsys::Report::load_json(&json).unwrap();
+    assert!(r.get("NDCG@3").is_some() && r.get("NDCG@10").is_none());
+    assert_eq!(r.model, "random");
+    // An override of a key the config does not have is an error naming it.
+    let o = recsys(&["run", &cfg, "--set", "metrics.kz=[3]"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("kz"), "{}", stderr(&o));
+    let o = recsys(&["run", &cfg, "--set", "seed.x=1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("seed"), "{}", stderr(&o));
+}
+
+#[test]
 fn evaluate_errors_are_clear_and_exit_2() {
     let d = temp_dir("cli-err");
     let train = write(&d, "train.tsv", "1\t1\n1\t2\n2\t2\n");

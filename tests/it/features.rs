@@ -84,10 +84,7 @@ fn movielens_ctr_task_matches_the_documents() {
     for k in (0..u.len()).step_by(997) {
         if y[k] == 0.0 {
             assert!(
-                task.rated
-                    .user_items(u[k])
-                    .binary_search(&(i[k] as usize))
-                    .is_err(),
+                task.rated.user_items(u[k]).binary_search(&i[k]).is_err(),
                 "negative was rated"
             );
         }

@@ -146,8 +146,8 @@ fn personalised_toy_model_beats_popularity() {
                 message: "none".into(),
             })
         }
-        fn fit_scorer(&self, train: &Interactions) -> Result<Box<dyn Scorer>> {
-            Ok(Box::new(OracleModel(train.clone())))
+        fn fit_scorer(&self, input: FitInput<'_>) -> Result<Box<dyn Scorer>> {
+            Ok(Box::new(OracleModel(input.train.clone())))
         }
     }
     let pop = Pipeline::from_interactions(synthetic())

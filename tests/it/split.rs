@@ -67,7 +67,7 @@ fn loo_on_positives_matches_peer_protocol_a() {
         for (i, l) in items.iter().zip(labels) {
             assert!(seen.insert(*i));
             if !l {
-                assert!(rated.binary_search(&(*i as usize)).is_err());
+                assert!(rated.binary_search(i).is_err());
             }
         }
     }

@@ -127,15 +127,63 @@ fn relative(base: &Path, p: &Path) -> PathBuf {
     }
 }
 
+/// Reads the TOML file at `path`, applies `overrides` (`dotted.key=value`,
+/// the value in TOML syntax or a bare word, as the documents' `--override`),
+/// and deserialises the result. An override whose parent is not a table is
+/// an error naming the key.
+pub(crate) fn load_toml<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    overrides: &[String],
+) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let bad = |message: String| Error::BadFile {
+        path: path.to_path_buf(),
+        message,
+    };
+    let mut table: toml::Table = toml::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    for o in overrides {
+        let (key, value) = o
+            .split_once('=')
+            .ok_or_else(|| Error::Config(format!("--set {o:?}: expected KEY=VALUE")))?;
+        let value = value.trim();
+        let parsed = toml::from_str::<toml::Table>(&format!("v = {value}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(value.to_string()));
+        let parts: Vec<&str> = key.trim().split('.').collect();
+        let mut at = &mut table;
+        for p in &parts[..parts.len() - 1] {
+            at = at
+                .entry(p.to_string())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                .as_table_mut()
+                .ok_or_else(|| Error::Config(format!("--set {key}: `{p}` is not a table")))?;
+        }
+        at.insert(parts[parts.len() - 1].to_string(), parsed);
+    }
+    toml::Value::Table(table).try_into().map_err(|e| {
+        bad(format!(
+            "{e}{}",
+            if overrides.is_empty() {
+                ""
+            } else {
+                " (after --set overrides)"
+            }
+        ))
+    })
+}
+
 impl RunConfig {
     /// Reads and validates a config; relative paths are relative to the
     /// config file's folder.
     pub fn load(path: &Path) -> Result<RunConfig> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let mut cfg: RunConfig = toml::from_str(&text).map_err(|e| Error::BadFile {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        Self::load_with(path, &[])
+    }
+
+    /// [`RunConfig::load`] with `--set dotted.key=value` overrides applied
+    /// before validation.
+    pub fn load_with(path: &Path, overrides: &[String]) -> Result<RunConfig> {
+        let mut cfg: RunConfig = load_toml(path, overrides)?;
         let base = path.parent().unwrap_or(Path::new("."));
         match &mut cfg.dataset {
             DatasetConfig::File { path, .. } => *path = relative(base, path),

@@ -39,6 +39,10 @@ enum Command {
         /// Write the report JSON here (overrides [output] json).
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Override a config value, `dotted.key=value` (TOML value or a bare
+        /// word), repeatable: `--set recall.params.k=50`.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
     },
     /// Train a deep CTR model described by a TOML config (see
     /// configs/*_movielens.toml); resumes from its last checkpoint.
@@ -46,6 +50,10 @@ enum Command {
     Train {
         /// The config file.
         config: PathBuf,
+        /// Override a config value, `dotted.key=value` (TOML value or a bare
+        /// word), repeatable: `--set model.max_epochs=3`.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
     },
     /// Evaluate one model on split files (TSV, header optional), or a
     /// trained deep model with --checkpoint.
@@ -120,15 +128,15 @@ fn finish(report: &Report, json: Option<&PathBuf>) -> Result<()> {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Run { config, json } => {
-            let cfg = RunConfig::load(&config)?;
+        Command::Run { config, json, set } => {
+            let cfg = RunConfig::load_with(&config, &set)?;
             let out = json.or_else(|| cfg.output.as_ref().and_then(|o| o.json.clone()));
             let report = cfg.pipeline()?.evaluate()?;
             finish(&report, out.as_ref())
         }
         #[cfg(feature = "deep")]
-        Command::Train { config } => {
-            let cfg = TrainConfig::load(&config)?;
+        Command::Train { config, set } => {
+            let cfg = TrainConfig::load_with(&config, &set)?;
             let report = cfg.run()?;
             finish(&report, None)?;
             eprintln!("wrote {}", cfg.output.dir.display());

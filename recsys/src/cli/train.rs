@@ -67,9 +67,13 @@ pub struct TrainOutput {
 impl TrainConfig {
     /// Reads a config; relative paths are resolved against its folder.
     pub fn load(path: &Path) -> Result<TrainConfig> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let mut cfg: TrainConfig =
-            toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        Self::load_with(path, &[])
+    }
+
+    /// [`TrainConfig::load`] with `--set dotted.key=value` overrides (e.g.
+    /// `model.max_epochs=3`) applied first.
+    pub fn load_with(path: &Path, overrides: &[String]) -> Result<TrainConfig> {
+        let mut cfg: TrainConfig = super::config::load_toml(path, overrides)?;
         // Absolute paths, so the copy saved with a run works from anywhere.
         let base = path
             .parent()
@@ -114,7 +118,7 @@ impl TrainConfig {
         let out = &self.output.dir;
         std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
         let toml = toml::to_string(self).map_err(|e| Error::Config(format!("config: {e}")))?;
-        crate::data::download::write_atomic(&out.join("config.toml"), toml.as_bytes())?;
+        crate::io::write_atomic(&out.join("config.toml"), toml.as_bytes())?;
         let task = self.task()?;
         let model = self
             .model

@@ -80,7 +80,7 @@ fn fetch(source: &Source, file: &str, dest: &Path, _tried: &[PathBuf]) -> Result
             .limit(1 << 30)
             .read_to_vec()
             .map_err(|e| unavailable(format!("download of {} failed: {e}", source.url)))?;
-        write_atomic(&zip_path, &bytes)?;
+        crate::io::write_atomic(&zip_path, &bytes)?;
     }
     let f = std::fs::File::open(&zip_path).map_err(|e| Error::io(&zip_path, e))?;
     let mut archive = zip::ZipArchive::new(f).map_err(|e| Error::BadFile {
@@ -96,7 +96,7 @@ fn fetch(source: &Source, file: &str, dest: &Path, _tried: &[PathBuf]) -> Result
     entry
         .read_to_end(&mut bytes)
         .map_err(|e| Error::io(&zip_path, e))?;
-    write_atomic(dest, &bytes)
+    crate::io::write_atomic(dest, &bytes)
 }
 
 #[cfg(not(feature = "download"))]
@@ -109,21 +109,6 @@ fn fetch(source: &Source, file: &str, _dest: &Path, tried: &[PathBuf]) -> Result
             source.dir
         ),
     })
-}
-
-/// Writes `bytes` to `path` through a temporary file and a rename, so a
-/// reader never sees a half-written file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    let tmp = path.with_extension(format!(
-        "{}.tmp{}",
-        path.extension().and_then(|e| e.to_str()).unwrap_or(""),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -2,9 +2,8 @@
 
 use std::sync::{Arc, OnceLock};
 
-use sprs::{CsMat, TriMat};
-
 use super::IdMap;
+use crate::sparse::Csr;
 use crate::{Error, Result};
 
 /// A log of user–item interactions with dense `u32` indices.
@@ -28,8 +27,8 @@ struct Inner {
     item: Vec<u32>,
     rating: Option<Vec<f32>>,
     timestamp: Option<Vec<i64>>,
-    csr: OnceLock<CsMat<f32>>,
-    csc: OnceLock<CsMat<f32>>,
+    csr: OnceLock<Csr>,
+    csc: OnceLock<Csr>,
 }
 
 impl std::fmt::Debug for Interactions {
@@ -181,52 +180,41 @@ impl Interactions {
             && Arc::ptr_eq(&self.inner.items, &other.inner.items)
     }
 
-    /// Users × items CSR matrix (shape `n_users × n_items`).
-    pub fn csr(&self) -> &CsMat<f32> {
+    /// Users × items CSR matrix (shape `n_users × n_items`; value = rating
+    /// when present, else 1; a repeated pair keeps its largest value).
+    pub fn csr(&self) -> &Csr {
         self.inner.csr.get_or_init(|| {
-            let mut tri = TriMat::with_capacity((self.n_users(), self.n_items()), self.len());
-            let mut pairs: Vec<(u32, u32, f32)> = (0..self.len())
+            let pairs: Vec<(u32, u32, f32)> = (0..self.len())
                 .map(|r| {
                     let v = self.inner.rating.as_ref().map_or(1.0, |x| x[r]);
                     (self.inner.user[r], self.inner.item[r], v)
                 })
                 .collect();
-            pairs.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(b.2.total_cmp(&a.2)));
-            pairs.dedup_by(|b, a| a.0 == b.0 && a.1 == b.1);
-            for (u, i, v) in pairs {
-                tri.add_triplet(u as usize, i as usize, v);
-            }
-            tri.to_csr()
+            Csr::from_triplets(self.n_users(), self.n_items(), pairs)
         })
     }
 
-    /// Same matrix as [`Interactions::csr`] in column-major (CSC) storage:
-    /// `outer_view(i)` lists the users of item `i`.
-    pub fn csc(&self) -> &CsMat<f32> {
-        self.inner.csc.get_or_init(|| self.csr().to_csc())
+    /// The transpose of [`Interactions::csr`] (items × users): row `i` lists
+    /// the users of item `i`.
+    pub fn csc(&self) -> &Csr {
+        self.inner.csc.get_or_init(|| self.csr().transpose())
     }
 
     /// Sorted item indices of one user (deduplicated).
-    pub fn user_items(&self, user: u32) -> &[usize] {
-        let csr = self.csr();
-        let range = csr.indptr().outer_inds_sz(user as usize);
-        &csr.indices()[range]
+    pub fn user_items(&self, user: u32) -> &[u32] {
+        self.csr().row_indices(user as usize)
     }
 
     /// Number of distinct interacting users per item (length `n_items`).
     pub fn item_counts(&self) -> Vec<u32> {
         let csc = self.csc();
-        (0..self.n_items())
-            .map(|i| csc.indptr().outer_inds_sz(i).len() as u32)
-            .collect()
+        (0..self.n_items()).map(|i| csc.row_len(i) as u32).collect()
     }
 
     /// Number of distinct items per user (length `n_users`).
     pub fn user_counts(&self) -> Vec<u32> {
         let csr = self.csr();
-        (0..self.n_users())
-            .map(|u| csr.indptr().outer_inds_sz(u).len() as u32)
-            .collect()
+        (0..self.n_users()).map(|u| csr.row_len(u) as u32).collect()
     }
 
     /// Keeps the given rows (in the given order), sharing the id maps.
@@ -362,7 +350,7 @@ mod tests {
         assert_eq!(x.n_items(), 4);
         let csr = x.csr();
         assert_eq!(csr.nnz(), 4);
-        assert_eq!(csr.get(0, 0), Some(&5.0));
+        assert_eq!(csr.get(0, 0), Some(5.0));
         assert_eq!(x.user_items(0), &[0, 1]);
         assert_eq!(x.item_counts(), vec![2, 1, 1, 0]);
     }

@@ -427,7 +427,7 @@ impl MovieLensCtr {
             let mut drawn = 0;
             while drawn < self.negatives && seen.len() < n_items as usize {
                 let j = rng.random_range(0..n_items);
-                if seen.binary_search(&(j as usize)).is_err() {
+                if seen.binary_search(&j).is_err() {
                     rows.push((u, j, 0.0));
                     drawn += 1;
                 }

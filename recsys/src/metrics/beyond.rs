@@ -55,10 +55,7 @@ pub fn long_tail_share(list: &[u32], tail: &[bool]) -> f64 {
 /// columns of the list's items (0 for lists shorter than 2).
 pub fn intra_list_diversity(list: &[u32], train: &Interactions) -> f64 {
     let csc = train.csc();
-    let col = |i: u32| {
-        let r = csc.indptr().outer_inds_sz(i as usize);
-        &csc.indices()[r]
-    };
+    let col = |i: u32| csc.row_indices(i as usize);
     let mut sum = 0.0;
     let mut pairs = 0usize;
     for a in 0..list.len() {
@@ -78,7 +75,7 @@ pub fn intra_list_diversity(list: &[u32], train: &Interactions) -> f64 {
     if pairs == 0 { 0.0 } else { sum / pairs as f64 }
 }
 
-fn sorted_intersection(a: &[usize], b: &[usize]) -> usize {
+fn sorted_intersection(a: &[u32], b: &[u32]) -> usize {
     let (mut i, mut j, mut n) = (0, 0, 0);
     while i < a.len() && j < b.len() {
         match a[i].cmp(&b[j]) {

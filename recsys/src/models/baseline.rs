@@ -1,6 +1,6 @@
 //! Non-personalised baselines: Popularity and Random.
 
-use super::{Fit, Scorer, parse_param, unknown_param};
+use super::{Fit, FitInput, Scorer, parse_param, unknown_param};
 use crate::Result;
 use crate::data::Interactions;
 
@@ -76,8 +76,8 @@ impl Fit for Popularity {
     fn set_param(&mut self, key: &str, _value: &str) -> Result<()> {
         Err(unknown_param("popularity", key, &[]))
     }
-    fn fit_scorer(&self, train: &Interactions) -> Result<Box<dyn Scorer>> {
-        Ok(Box::new(self.fit(train)?))
+    fn fit_scorer(&self, input: FitInput<'_>) -> Result<Box<dyn Scorer>> {
+        Ok(Box::new(self.fit(input.train)?))
     }
 }
 
@@ -169,7 +169,7 @@ impl Fit for Random {
         }
         Ok(())
     }
-    fn fit_scorer(&self, train: &Interactions) -> Result<Box<dyn Scorer>> {
-        Ok(Box::new(self.fit(train)?))
+    fn fit_scorer(&self, input: FitInput<'_>) -> Result<Box<dyn Scorer>> {
+        Ok(Box::new(self.fit(input.train)?))
     }
 }

@@ -34,8 +34,8 @@ pub fn checkerboard(n_users: usize, n_items: usize) -> (Interactions, Vec<Option
 /// Returns a description of the first violation.
 pub fn check(model: &dyn Fit, personalised: bool) -> Result<Result<(), String>> {
     let (train, withheld) = checkerboard(20, 20);
-    let a = model.fit_scorer(&train)?;
-    let b = model.fit_scorer(&train)?;
+    let a = model.fit_scorer((&train).into())?;
+    let b = model.fit_scorer((&train).into())?;
     for u in 0..train.n_users() as u32 {
         let recs = a.recommend(u, 5, true);
         if recs.len() != 5 {
@@ -45,10 +45,7 @@ pub fn check(model: &dyn Fit, personalised: bool) -> Result<Result<(), String>> 
             )));
         }
         let seen = train.user_items(u);
-        if let Some((i, _)) = recs
-            .iter()
-            .find(|(i, _)| seen.binary_search(&(*i as usize)).is_ok())
-        {
+        if let Some((i, _)) = recs.iter().find(|(i, _)| seen.binary_search(i).is_ok()) {
             return Ok(Err(format!("user {u}: recommended seen item {i}")));
         }
         if recs.windows(2).any(|w| w[0].1 < w[1].1) {

@@ -35,30 +35,60 @@ pub trait Fit: Send + Sync {
     /// Sets one hyper-parameter from text (`--param key=value`). Unknown
     /// names are an error listing the known ones.
     fn set_param(&mut self, key: &str, value: &str) -> Result<()>;
-    /// Checks the hyper-parameters and fits on `train`.
-    fn fit_scorer(&self, train: &Interactions) -> Result<Box<dyn Scorer>>;
-    /// Fits with validation interactions available (iterative models use
-    /// them for per-epoch validation NDCG@10 and early stopping; the
-    /// default ignores them).
-    fn fit_scorer_validated(
-        &self,
-        train: &Interactions,
-        validation: Option<&Interactions>,
-    ) -> Result<Box<dyn Scorer>> {
-        let _ = validation;
-        self.fit_scorer(train)
+    /// Checks the hyper-parameters, then fits on `input` (training
+    /// interactions; iterative models validate and early-stop on
+    /// `input.validation`; feature-based models read `input.side`; every
+    /// other model ignores what it does not use).
+    fn fit_scorer(&self, input: FitInput<'_>) -> Result<Box<dyn Scorer>>;
+}
+
+/// What a model is fitted on: the training interactions, optional
+/// validation interactions (per-epoch validation and early stopping) and the
+/// dataset's side information (user and item features). Built from
+/// `&Interactions` with `.into()` or [`FitInput::new`].
+///
+/// ```
+/// # use recsys::prelude::*;
+/// # let (train, _) = recsys::models::contract::checkerboard(10, 10);
+/// let scorer = Popularity::default().fit_scorer(FitInput::new(&train))?;
+/// assert_eq!(scorer.n_items(), 10);
+/// # Ok::<(), recsys::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct FitInput<'a> {
+    /// The training interactions.
+    pub train: &'a Interactions,
+    /// Held-out interactions for validation, when the split has them.
+    pub validation: Option<&'a Interactions>,
+    /// The dataset with its user and item features, when it has them.
+    pub side: Option<&'a Dataset>,
+}
+
+impl<'a> FitInput<'a> {
+    /// Training interactions alone.
+    pub fn new(train: &'a Interactions) -> Self {
+        FitInput {
+            train,
+            validation: None,
+            side: None,
+        }
     }
-    /// Fits with the dataset's side information available too (`side`:
-    /// user and item features; feature-based models such as DeepFM read
-    /// them, the default ignores them). The pipeline calls this.
-    fn fit_scorer_with(
-        &self,
-        train: &Interactions,
-        validation: Option<&Interactions>,
-        side: Option<&Dataset>,
-    ) -> Result<Box<dyn Scorer>> {
-        let _ = side;
-        self.fit_scorer_validated(train, validation)
+    /// With validation interactions (`None`: none).
+    pub fn validation(mut self, validation: Option<&'a Interactions>) -> Self {
+        self.validation = validation;
+        self
+    }
+    /// With the dataset's side information (`None`: none).
+    pub fn side(mut self, side: Option<&'a Dataset>) -> Self {
+        self.side = side;
+        self
+    }
+}
+
+impl<'a> From<&'a Interactions> for FitInput<'a> {
+    fn from(train: &'a Interactions) -> Self {
+        FitInput::new(train)
     }
 }
 
@@ -96,7 +126,7 @@ pub trait Scorer: Send + Sync {
         self.score_all(user, &mut scores);
         if exclude_seen {
             for &i in self.train().user_items(user) {
-                scores[i] = f32::NEG_INFINITY;
+                scores[i as usize] = f32::NEG_INFINITY;
             }
         }
         top_k_indices(&scores, k)

@@ -92,7 +92,7 @@ impl File {
                     .for_each(|x| bytes.extend_from_slice(&x.to_le_bytes())),
             }
         }
-        crate::data::download::write_atomic(path, &bytes)
+        crate::io::write_atomic(path, &bytes)
     }
 
     fn read(path: &Path, kind: &str) -> Result<File> {

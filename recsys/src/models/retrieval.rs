@@ -53,7 +53,7 @@ impl FactorModel {
                         }
                         if exclude_seen {
                             for &i in self.train.user_items(u) {
-                                s[i] = f32::NEG_INFINITY;
+                                s[i as usize] = f32::NEG_INFINITY;
                             }
                         }
                         top_k_indices(&s, k)
@@ -181,7 +181,7 @@ impl AnnIndex {
     /// The approximate top `k` items for a user vector `x` (length
     /// `factors`), best first, as `(item, score)`; `exclude` items (sorted)
     /// are skipped.
-    pub fn search(&self, x: &[f32], k: usize, exclude: &[usize]) -> Vec<(u32, f32)> {
+    pub fn search(&self, x: &[f32], k: usize, exclude: &[u32]) -> Vec<(u32, f32)> {
         let mut q = x.to_vec();
         q.push(1.0);
         q.push(0.0);
@@ -191,7 +191,7 @@ impl AnnIndex {
         // ‖q − v‖² = ‖q‖² + M − 2·score, so score = (‖q‖² + M − d²) / 2.
         let mut out: Vec<(u32, f32)> = found
             .into_iter()
-            .filter(|n| exclude.binary_search(&n.d_id).is_err())
+            .filter(|n| exclude.binary_search(&(n.d_id as u32)).is_err())
             .map(|n| {
                 (
                     n.d_id as u32,

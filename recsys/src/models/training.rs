@@ -222,7 +222,7 @@ impl<'a> Monitor<'a> {
                 .filter_map(|u| {
                     let mut items: Vec<u32> = v.user_items(u).iter().map(|&i| i as u32).collect();
                     let seen = train.user_items(u);
-                    items.retain(|i| seen.binary_search(&(*i as usize)).is_err());
+                    items.retain(|i| seen.binary_search(i).is_err());
                     (!items.is_empty()).then_some((u, items))
                 })
                 .collect()
@@ -341,7 +341,7 @@ impl<'a> Monitor<'a> {
                 |s, (u, items)| {
                     score(*u, s);
                     for &i in self.train.user_items(*u) {
-                        s[i] = f32::NEG_INFINITY;
+                        s[i as usize] = f32::NEG_INFINITY;
                     }
                     top_k(&top_k_indices(s, 10), items, 10).ndcg
                 },

@@ -69,11 +69,11 @@ impl Candidates {
             }
             let excluded = exclude.user_items(u as u32);
             for &i in excluded {
-                seen[i] = true;
+                seen[i as usize] = true;
             }
             let pool: Vec<u32> = (0..n_items as u32).filter(|&i| !seen[i as usize]).collect();
             for &i in excluded {
-                seen[i] = false;
+                seen[i as usize] = false;
             }
             let positives: Vec<u32> = rows.iter().map(|&r| heldout.item_indices()[r]).collect();
             let take = n_neg.min(pool.len());
@@ -163,7 +163,7 @@ impl Candidates {
                 s.push('\n');
             }
         }
-        crate::data::download::write_atomic(path.as_ref(), s.as_bytes())
+        crate::io::write_atomic(path.as_ref(), s.as_bytes())
     }
 
     /// Reads `user item label` rows (header optional, labels 0/1) as raw ids.

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use super::{Rerank, Reranker};
 use crate::data::Interactions;
 use crate::models::cf::ContentProfiles;
-use crate::models::cf::knn_csr::Csr;
 use crate::models::parse_param;
+use crate::sparse::Csr;
 use crate::{Error, Result};
 
 /// The item–item similarity MMR uses to penalise redundancy.
@@ -74,7 +74,7 @@ impl Mmr {
         }
         let rows = match &self.kernel {
             DiversityKernel::CoOccurrence => {
-                let mut c = Csr::from_sprs(train.csc(), train.n_items(), train.n_users());
+                let mut c = train.csc().clone();
                 for r in 0..c.n_rows() {
                     let (a, b) = (c.indptr[r], c.indptr[r + 1]);
                     let v = 1.0 / ((b - a).max(1) as f32).sqrt();

@@ -9,7 +9,7 @@ use super::knn::{Csr, SparseSim, keep_top_k};
 use super::neighbourhood::{Neighbourhood, NormBy, PARAMS, aggregate};
 use super::{Feedback, Similarity, Weighting};
 use crate::data::Interactions;
-use crate::models::{Fit, Scorer, parse_param, unknown_param};
+use crate::models::{Fit, FitInput, Scorer, parse_param, unknown_param};
 use crate::{Error, Result};
 
 /// Time-decayed co-occurrence: two interactions of a user count only when
@@ -122,18 +122,13 @@ impl ItemCF {
                 ));
             }
         }
-        let user_items = self
-            .nb
-            .values(train.csr(), train.n_users(), train.n_items());
+        let user_items = self.nb.values(train.csr());
         let sim = if let Some(p) = &self.content {
             p.item_knn(train.items(), self.nb.k)?
         } else if let Some(d) = self.time_decay {
             decayed_knn(train, self.nb.k, d, self.nb.shrinkage)
         } else {
-            self.nb.similarities(
-                self.nb
-                    .values(train.csc(), train.n_items(), train.n_users()),
-            )
+            self.nb.similarities(self.nb.values(train.csc()))
         };
         Ok(ItemCFModel {
             train: train.clone(),
@@ -298,7 +293,7 @@ impl Fit for ItemCF {
         }
         Ok(())
     }
-    fn fit_scorer(&self, train: &Interactions) -> Result<Box<dyn Scorer>> {
-        Ok(Box::new(self.fit(train)?))
+    fn fit_scorer(&self, input: FitInput<'_>) -> Result<Box<dyn Scorer>> {
+        Ok(Box::new(self.fit(input.train)?))
     }
 }

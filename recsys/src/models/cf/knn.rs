@@ -7,99 +7,9 @@ use rayon::prelude::*;
 
 use super::{Similarity, Weighting};
 
-/// A compressed sparse row matrix (`u32` column indices, `f32` values).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Csr {
-    pub indptr: Vec<usize>,
-    pub indices: Vec<u32>,
-    pub data: Vec<f32>,
-    pub n_cols: usize,
-}
+pub(crate) use crate::sparse::Csr;
 
 impl Csr {
-    /// Builds from sprs storage (outer dimension = rows).
-    pub fn from_sprs(m: &sprs::CsMat<f32>, rows: usize, cols: usize) -> Csr {
-        let mut indptr = Vec::with_capacity(rows + 1);
-        indptr.push(0);
-        let mut indices = Vec::with_capacity(m.nnz());
-        let mut data = Vec::with_capacity(m.nnz());
-        for r in 0..rows {
-            let range = m.indptr().outer_inds_sz(r);
-            indices.extend(m.indices()[range.clone()].iter().map(|&c| c as u32));
-            data.extend_from_slice(&m.data()[range]);
-            indptr.push(indices.len());
-        }
-        Csr {
-            indptr,
-            indices,
-            data,
-            n_cols: cols,
-        }
-    }
-
-    pub fn n_rows(&self) -> usize {
-        self.indptr.len() - 1
-    }
-
-    pub fn row(&self, r: usize) -> (&[u32], &[f32]) {
-        let (a, b) = (self.indptr[r], self.indptr[r + 1]);
-        (&self.indices[a..b], &self.data[a..b])
-    }
-
-    /// The transpose (columns become rows), indices sorted.
-    pub fn transpose(&self) -> Csr {
-        let mut counts = vec![0usize; self.n_cols + 1];
-        for &c in &self.indices {
-            counts[c as usize + 1] += 1;
-        }
-        for i in 0..self.n_cols {
-            counts[i + 1] += counts[i];
-        }
-        let indptr = counts.clone();
-        let mut next = counts;
-        let mut indices = vec![0u32; self.indices.len()];
-        let mut data = vec![0f32; self.data.len()];
-        for r in 0..self.n_rows() {
-            let (cols, vals) = self.row(r);
-            for (&c, &v) in cols.iter().zip(vals) {
-                let p = next[c as usize];
-                indices[p] = r as u32;
-                data[p] = v;
-                next[c as usize] += 1;
-            }
-        }
-        Csr {
-            indptr,
-            indices,
-            data,
-            n_cols: self.n_rows(),
-        }
-    }
-
-    /// Subtracts each row's mean from its stored values.
-    pub fn center_rows(&mut self) {
-        for r in 0..self.n_rows() {
-            let (a, b) = (self.indptr[r], self.indptr[r + 1]);
-            if b > a {
-                let mean = self.data[a..b].iter().sum::<f32>() / (b - a) as f32;
-                self.data[a..b].iter_mut().for_each(|x| *x -= mean);
-            }
-        }
-    }
-
-    /// Subtracts each column's mean from its stored values.
-    pub fn center_cols(&mut self) {
-        let mut sum = vec![0f64; self.n_cols];
-        let mut n = vec![0u32; self.n_cols];
-        for (&c, &v) in self.indices.iter().zip(&self.data) {
-            sum[c as usize] += f64::from(v);
-            n[c as usize] += 1;
-        }
-        for (c, v) in self.indices.iter().zip(self.data.iter_mut()) {
-            *v -= (sum[*c as usize] / f64::from(n[*c as usize].max(1))) as f32;
-        }
-    }
-
     /// Applies a term weighting: rows are documents, columns terms.
     pub fn weight(&mut self, w: Weighting) {
         let n_docs = self.n_rows() as f32;
@@ -181,14 +91,10 @@ impl SparseSim {
         v
     }
 
-    /// As a sprs CSR matrix (`n × n`).
-    pub fn to_sprs(&self) -> sprs::CsMat<f32> {
-        sprs::CsMat::new(
-            (self.len(), self.len()),
-            self.m.indptr.clone(),
-            self.m.indices.iter().map(|&i| i as usize).collect(),
-            self.m.data.clone(),
-        )
+    /// The similarities as a sparse `n × n` matrix (row `e`: the kept
+    /// neighbours of `e`).
+    pub fn matrix(&self) -> &Csr {
+        &self.m
     }
 
     pub(crate) fn from_rows(rows: Vec<Vec<(u32, f32)>>) -> SparseSim {

@@ -6,9 +6,6 @@ mod content;
 mod itemcf;
 mod knn;
 mod neighbourhood;
-pub(crate) mod knn_csr {
-    pub(crate) use super::knn::Csr;
-}
 mod usercf;
 
 pub use content::ContentProfiles;

@@ -81,12 +81,11 @@ impl Neighbourhood {
     }
 
     /// The values the model uses (1 for binary feedback) of a sparse view.
-    pub fn values(&self, m: &sprs::CsMat<f32>, rows: usize, cols: usize) -> Csr {
-        let mut c = Csr::from_sprs(m, rows, cols);
-        if self.feedback == Feedback::Binary {
-            c.data.iter_mut().for_each(|x| *x = 1.0);
+    pub fn values(&self, m: &Csr) -> Csr {
+        match self.feedback {
+            Feedback::Binary => m.with_values(1.0),
+            _ => m.clone(),
         }
-        c
     }
 
     /// Top-k similarities between the rows of `a` (entities × features):

@@ -5,7 +5,7 @@ use super::neighbourhood::{Neighbourhood, NormBy, PARAMS, aggregate};
 use super::{Feedback, Similarity, Weighting};
 use crate::Result;
 use crate::data::Interactions;
-use crate::models::{Fit, Scorer, unknown_param};
+use crate::models::{Fit, FitInput, Scorer, unknown_param};
 
 /// User-based CF hyper-parameters: a sparse top-k user–user similarity, and
 /// `score(u, j) = Σ_{v ∈ N(u)} s(u, v) · r_vj`.
@@ -76,9 +76,7 @@ impl UserCF {
     /// Computes the user–user similarity.
     pub fn fit(&self, train: &Interactions) -> Result<UserCFModel> {
         self.nb.check(train)?;
-        let user_items = self
-            .nb
-            .values(train.csr(), train.n_users(), train.n_items());
+        let user_items = self.nb.values(train.csr());
         let sim = self.nb.similarities(user_items.clone());
         Ok(UserCFModel {
             train: train.clone(),
@@ -141,7 +139,7 @@ impl Fit for UserCF {
             Err(unknown_param("usercf", key, &PARAMS))
         }
     }
-    fn fit_scorer(&self, train: &Interactions) -> Result<Box<dyn Scorer>> {
-        Ok(Box::new(self.fit(train)?))
+    fn fit_scorer(&self, input: FitInput<'_>) -> Result<Box<dyn Scorer>> {
+        Ok(Box::new(self.fit(input.train)?))
     }
 }

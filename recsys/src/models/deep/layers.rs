@@ -307,7 +307,17 @@ impl FieldEmbedding {
                         w.sum_dim(1).reshape([b, 1]) / n,
                     )
                 }
-                _ => (v.max_dim(1).reshape([b, dim]), w.max_dim(1).reshape([b, 1])),
+                _ => {
+                    // Max over the real ids only: padding positions are
+                    // pushed far below any value before the max, and a bag
+                    // of padding alone is zero (its gradient too).
+                    let lift = (mask.clone() - 1.0) * 1e9; // 0 real, -1e9 padding
+                    let any = mask.max_dim(1).reshape([b, 1]); // [B, 1]
+                    (
+                        (v + lift.clone()).max_dim(1).reshape([b, dim]) * any.clone(),
+                        (w + lift).max_dim(1).reshape([b, 1]) * any,
+                    )
+                }
             };
             first.push(w);
             fields.push(
@@ -623,5 +633,54 @@ mod tests {
         let one = layer.forward(plan.input(&batch(vec![3], vec![2, 0, 0]), &device));
         let one: Vec<f32> = one.flat.into_data().try_to_vec::<f32>().unwrap();
         assert_eq!(&one[..], &flat[12..]);
+    }
+
+    /// Pooled vector of one sequence field over `ids` (`[len]`, 0 = padding),
+    /// and the embedding rows of the table (`[vocab, dim]`).
+    fn pooled(pooling: Pooling, ids: &[u32]) -> (Vec<f32>, Vec<Vec<f32>>) {
+        let device = Device::flex();
+        device.seed(11);
+        let mut g = FieldSchema::sequence("g", ids.len(), pooling, 6);
+        g.vocab = 5;
+        let schema = DatasetSchema { fields: vec![g] };
+        let layer = FieldEmbedding::new(&schema, 6, 0.5, &device);
+        let plan = InputPlan::new(&schema);
+        let batch = crate::features::CtrBatch {
+            len: 1,
+            sequences: ids.to_vec(),
+            ..Default::default()
+        };
+        let out = layer.forward(plan.input(&batch, &device));
+        let v: Vec<f32> = out.flat.into_data().try_to_vec::<f32>().unwrap();
+        let table: Vec<f32> = layer.seq_vectors[0]
+            .weight
+            .val()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        (v, table.chunks(6).map(<[f32]>::to_vec).collect())
+    }
+
+    #[test]
+    fn sum_pooling_adds_the_real_ids() {
+        let (v, t) = pooled(Pooling::Sum, &[2, 0, 4, 0]);
+        for d in 0..6 {
+            assert!((v[d] - (t[2][d] + t[4][d])).abs() < 1e-6, "{v:?}");
+        }
+        let (empty, _) = pooled(Pooling::Sum, &[0, 0, 0, 0]);
+        assert!(empty.iter().all(|&x| x == 0.0));
+    }
+
+    #[test]
+    fn max_pooling_ignores_padding() {
+        let (v, t) = pooled(Pooling::Max, &[2, 0, 4, 0]);
+        for d in 0..6 {
+            assert_eq!(v[d], t[2][d].max(t[4][d]), "dim {d}: {v:?}");
+        }
+        // Padding zeros must not win the max: with this seed some coordinate
+        // of both real vectors is negative.
+        assert!(v.iter().any(|&x| x < 0.0), "{v:?}");
+        let (empty, _) = pooled(Pooling::Max, &[0, 0, 0, 0]);
+        assert!(empty.iter().all(|&x| x == 0.0), "{empty:?}");
     }
 }

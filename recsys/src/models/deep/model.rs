@@ -191,7 +191,7 @@ impl CtrModel {
             for (k, &u) in chunk.iter().enumerate() {
                 let mut s = scores[k * n_items..(k + 1) * n_items].to_vec();
                 for &i in self.train.user_items(u) {
-                    s[i] = f32::NEG_INFINITY;
+                    s[i as usize] = f32::NEG_INFINITY;
                 }
                 for &i in hidden.get(&u).map(Vec::as_slice).unwrap_or(&[]) {
                     s[i as usize] = f32::NEG_INFINITY;
@@ -291,7 +291,7 @@ impl CtrModel {
         save_weights(&self.net, dir)?;
         let json = serde_json::to_string_pretty(&self.params)
             .map_err(|e| Error::Config(format!("params: {e}")))?;
-        crate::data::download::write_atomic(&dir.join("params.json"), json.as_bytes())
+        crate::io::write_atomic(&dir.join("params.json"), json.as_bytes())
     }
 
     /// Loads a model saved by [`CtrModel::save`] (or a trainer checkpoint
@@ -433,7 +433,7 @@ pub(crate) fn save_weights(net: &CtrNet, dir: &Path) -> Result<()> {
         net.clone().into_record().into_bytes().map_err(|e| {
             Error::Config(format!("encoding the weights for {}: {e}", dir.display()))
         })?;
-    crate::data::download::write_atomic(&dir.join("model.bpk"), &bytes)
+    crate::io::write_atomic(&dir.join("model.bpk"), &bytes)
 }
 
 fn negatives_of(c: &Candidates) -> usize {

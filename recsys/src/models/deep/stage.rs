@@ -6,9 +6,9 @@ use super::model::CtrModel;
 use super::net::Arch;
 use super::train::CtrParams;
 use super::{AttentionDeepFm, Dcn, DeepFm, WideDeep, XDeepFm};
-use crate::data::{Dataset, Interactions};
+use crate::data::Interactions;
 use crate::features::MovieLensCtr;
-use crate::models::{Fit, Scorer};
+use crate::models::{Fit, FitInput, Scorer};
 use crate::{Error, Result};
 
 /// The CLI / report name of an architecture (`deepfm`, ...).
@@ -125,27 +125,16 @@ impl Fit for CtrParams {
         Ok(())
     }
 
-    fn fit_scorer(&self, train: &Interactions) -> Result<Box<dyn Scorer>> {
-        self.fit_scorer_with(train, None, None)
-    }
-
-    fn fit_scorer_validated(
-        &self,
-        train: &Interactions,
-        validation: Option<&Interactions>,
-    ) -> Result<Box<dyn Scorer>> {
-        self.fit_scorer_with(train, validation, None)
-    }
-
     /// Trains on [`MovieLensCtr::from_split`]: the documents' fields when
-    /// `side` has MovieLens user and item features, `user_id` + `item_id`
-    /// otherwise; early stopping on `validation` when given.
-    fn fit_scorer_with(
-        &self,
-        train: &Interactions,
-        validation: Option<&Interactions>,
-        side: Option<&Dataset>,
-    ) -> Result<Box<dyn Scorer>> {
+    /// `input.side` has MovieLens user and item features, `user_id` +
+    /// `item_id` otherwise; early stopping on `input.validation` when given.
+    fn fit_scorer(&self, input: FitInput<'_>) -> Result<Box<dyn Scorer>> {
+        let FitInput {
+            train,
+            validation,
+            side,
+            ..
+        } = input;
         let task = MovieLensCtr::from_split(side, train, validation, self.seed)?;
         let model = self.fit(&task)?;
         Ok(Box::new(CtrScorer {
@@ -211,23 +200,8 @@ macro_rules! fit_by_params {
                     ),
                 ))
             }
-            fn fit_scorer(&self, train: &Interactions) -> Result<Box<dyn Scorer>> {
-                $name::params().fit_scorer(train)
-            }
-            fn fit_scorer_validated(
-                &self,
-                train: &Interactions,
-                validation: Option<&Interactions>,
-            ) -> Result<Box<dyn Scorer>> {
-                $name::params().fit_scorer_validated(train, validation)
-            }
-            fn fit_scorer_with(
-                &self,
-                train: &Interactions,
-                validation: Option<&Interactions>,
-                side: Option<&Dataset>,
-            ) -> Result<Box<dyn Scorer>> {
-                $name::params().fit_scorer_with(train, validation, side)
+            fn fit_scorer(&self, input: FitInput<'_>) -> Result<Box<dyn Scorer>> {
+                $name::params().fit_scorer(input)
             }
         }
     )*};

@@ -654,10 +654,10 @@ fn save_checkpoint(
         let bytes = o
             .into_bytes()
             .map_err(|e| fail("the optimizer", e.to_string()))?;
-        crate::data::download::write_atomic(&dir.join("optimizer.bin"), &bytes)?;
+        crate::io::write_atomic(&dir.join("optimizer.bin"), &bytes)?;
     }
     let json = serde_json::to_string_pretty(state).map_err(|e| fail("the state", e.to_string()))?;
-    crate::data::download::write_atomic(&dir.join("state.json"), json.as_bytes())
+    crate::io::write_atomic(&dir.join("state.json"), json.as_bytes())
 }
 
 fn load_checkpoint(

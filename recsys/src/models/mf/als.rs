@@ -12,9 +12,9 @@ use super::factors::{FactorModel, dot};
 use super::simd::Fused;
 use super::simd::{MulAdd, Plain, axpy, dot_inline};
 use crate::data::Interactions;
-use crate::models::cf::knn_csr::Csr;
 use crate::models::training::{Monitor, Validation, Verdict};
-use crate::models::{Fit, Scorer, parse_param, unknown_param};
+use crate::models::{Fit, FitInput, Scorer, parse_param, unknown_param};
+use crate::sparse::Csr;
 use crate::{Error, Result};
 
 /// How ALS solves each user's (item's) normal equations.
@@ -150,7 +150,7 @@ impl Als {
         }
         let f = self.factors;
         let (nu, ni) = (train.n_users(), train.n_items());
-        let mut cui = Csr::from_sprs(train.csr(), nu, ni);
+        let mut cui = train.csr().clone();
         cui.data
             .iter_mut()
             .for_each(|x| *x = 1.0 + self.alpha * x.max(0.0).min(1.0));
@@ -208,7 +208,7 @@ impl Als {
     /// The objective of `(x, y)` on `train` divided by the number of cells
     /// (for checking solvers against each other).
     pub fn objective(&self, train: &Interactions, model: &FactorModel) -> f64 {
-        let mut cui = Csr::from_sprs(train.csr(), train.n_users(), train.n_items());
+        let mut cui = train.csr().clone();
         cui.data
             .iter_mut()
             .for_each(|x| *x = 1.0 + self.alpha * x.max(0.0).min(1.0));
@@ -539,14 +539,7 @@ impl Fit for Als {
         }
         Ok(())
     }
-    fn fit_scorer(&self, train: &Interactions) -> Result<Box<dyn Scorer>> {
-        Ok(Box::new(self.fit(train)?))
-    }
-    fn fit_scorer_validated(
-        &self,
-        train: &Interactions,
-        validation: Option<&Interactions>,
-    ) -> Result<Box<dyn Scorer>> {
-        Ok(Box::new(self.fit_validated(train, validation)?))
+    fn fit_scorer(&self, input: FitInput<'_>) -> Result<Box<dyn Scorer>> {
+        Ok(Box::new(self.fit_validated(input.train, input.validation)?))
     }
 }

@@ -11,9 +11,9 @@ use super::factors::{FactorModel, dot};
 use super::simd::Fused;
 use super::simd::{MulAdd, Plain, dot_inline};
 use crate::data::Interactions;
-use crate::models::cf::knn_csr::Csr;
 use crate::models::training::{Monitor, Validation, Verdict};
-use crate::models::{Fit, Scorer, parse_param, unknown_param};
+use crate::models::{Fit, FitInput, Scorer, parse_param, unknown_param};
+use crate::sparse::Csr;
 use crate::{Error, Result};
 
 /// How BPR draws the negative item of a triple.
@@ -30,9 +30,14 @@ pub enum NegativeSampling {
 /// `Σ ln σ(x_u·(y_i − y_j) + b_i − b_j) − λ‖Θ‖²` over triples (u, i, j) with
 /// i observed and j not, by SGD. Each epoch draws as many triples as there
 /// are training pairs. With one thread (the default) training is seeded and
-/// deterministic; with more, the epoch's triples are shared among threads
-/// that update the factors without locks (Hogwild, Recht et al. 2011, as in
-/// implicit and LightFM): faster, not bit-reproducible.
+/// deterministic; with more, the users are split into one range per thread
+/// (about equal interactions), each thread trains its users' rows and its
+/// own replica of the item rows on its share of the triples, and the
+/// replicas' changes are summed into the item rows after each epoch
+/// (parallel SGD with delta merging: no shared mutable memory, so no data
+/// race; seeded and deterministic for a given thread count). implicit and
+/// LightFM use Hogwild (Recht et al. 2011), lock-free updates of shared
+/// memory, which in Rust would be a data race on non-atomic memory.
 ///
 /// ```
 /// # use recsys::prelude::*;
@@ -111,8 +116,10 @@ impl Bpr {
         self.verbose = v;
         self
     }
-    /// SGD threads: 1 is deterministic; more run lock-free (Hogwild).
-    /// Defaults to 1; 0 means all rayon threads.
+    /// SGD threads: 1 runs sequential SGD; more run parallel SGD with
+    /// per-thread item replicas merged after each epoch (both seeded and
+    /// deterministic for a given thread count). Defaults to 1; 0 means all
+    /// rayon threads.
     pub fn threads(mut self, n: usize) -> Self {
         self.threads = n;
         self
@@ -143,7 +150,7 @@ impl Bpr {
         }
         let f = self.factors;
         let (nu, ni) = (train.n_users(), train.n_items());
-        let ui = Csr::from_sprs(train.csr(), nu, ni);
+        let ui = train.csr();
         let nnz = ui.indices.len();
         if nnz == 0 {
             return Err(Error::InvalidData(
@@ -166,15 +173,10 @@ impl Bpr {
             0 => rayon::current_num_threads(),
             n => n,
         };
-        // Hogwild threads would fight over cache lines of a packed bias
-        // array (16 items per line): give each item's bias its own line.
-        let stride = if threads > 1 { 16 } else { 1 };
-        let mut bias = vec![0f32; ni * stride];
-        let packed = |b: &[f32]| -> Vec<f32> { b.iter().step_by(stride).copied().collect() };
+        let mut bias = vec![0f32; ni];
         let seen = Seen::new(&ui, ni);
         let sgd = Sgd {
             seen: &seen,
-            stride,
             f,
             lr: self.learning_rate,
             reg: self.regularization,
@@ -192,55 +194,80 @@ impl Bpr {
             self.validation,
         );
         let mut best: Option<(Vec<f32>, Vec<f32>, Vec<f32>)> = None;
+        // Parallel training: users split into `threads` ranges of about
+        // equal entries, one item replica per thread.
+        let user_ranges = user_ranges(&ui.indptr, threads);
+        let mut replicas: Vec<(Vec<f32>, Vec<f32>)> = if threads > 1 {
+            (0..threads).map(|_| (y.clone(), bias.clone())).collect()
+        } else {
+            Vec::new()
+        };
         for epoch in 1..=self.epochs {
             let t = Instant::now();
             let (loss, used) = if threads <= 1 {
-                sgd.run(nnz, &mut rng, &mut x, &mut y, &mut bias)
-            } else {
-                let shared = Shared {
-                    x: x.as_mut_ptr(),
-                    y: y.as_mut_ptr(),
-                    b: bias.as_mut_ptr(),
-                    lens: (x.len(), y.len(), bias.len()),
+                let mut items = Owned {
+                    y: &mut y,
+                    bias: &mut bias,
                 };
-                let per = nnz.div_ceil(threads);
+                sgd.run(nnz, &mut rng, &mut x, 0, 0..nnz, &mut items)
+            } else {
                 let seeds: Vec<u64> = (0..threads).map(|_| rng.random()).collect();
-                seeds
-                    .into_par_iter()
-                    .enumerate()
-                    .map(|(t, seed)| {
-                        let n = per.min(nnz.saturating_sub(t * per));
-                        let mut r = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(seed);
-                        // SAFETY: Hogwild. Threads update rows of the shared
-                        // factors without synchronisation; the slices stay
-                        // within the vectors, which outlive this scope, and
-                        // lost or torn updates of f32s only add SGD noise.
-                        let (x, y, b) = unsafe { shared.slices() };
-                        sgd.run(n, &mut r, x, y, b)
-                    })
-                    .reduce(|| (0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+                let mut rngs: Vec<_> = seeds
+                    .into_iter()
+                    .map(rand::rngs::Xoshiro256PlusPlus::seed_from_u64)
+                    .collect();
+                let (mut loss, mut used) = (0.0, 0usize);
+                for round in 0..SYNC_ROUNDS {
+                    for (ry, rb) in replicas.iter_mut() {
+                        ry.copy_from_slice(&y);
+                        rb.copy_from_slice(&bias);
+                    }
+                    // Each thread: its users' rows of x (a disjoint slice),
+                    // its replica of the items, its share of the triples.
+                    let mut parts = Vec::with_capacity(threads);
+                    let mut rest: &mut [f32] = &mut x;
+                    for &(lo, hi) in &user_ranges {
+                        let (mine, tail) = rest.split_at_mut((hi - lo) * f);
+                        rest = tail;
+                        let entries = ui.indptr[lo]..ui.indptr[hi];
+                        let n = entries.len();
+                        let share = n * (round + 1) / SYNC_ROUNDS - n * round / SYNC_ROUNDS;
+                        parts.push((lo, entries, mine, share));
+                    }
+                    let out: Vec<(f64, usize)> = parts
+                        .into_par_iter()
+                        .zip(replicas.par_iter_mut())
+                        .zip(rngs.par_iter_mut())
+                        .map(|(((lo, entries, xs, share), (ry, rb)), r)| {
+                            let mut items = Owned { y: ry, bias: rb };
+                            sgd.run(share, r, xs, lo, entries, &mut items)
+                        })
+                        .collect();
+                    for (l, n) in out {
+                        loss += l;
+                        used += n;
+                    }
+                    merge_deltas(&mut y, replicas.iter().map(|r| r.0.as_slice()));
+                    merge_deltas(&mut bias, replicas.iter().map(|r| r.1.as_slice()));
+                }
+                (loss, used)
             };
             let secs = t.elapsed().as_secs_f64();
             let mean = loss / used.max(1) as f64;
             let verdict = monitor.epoch(epoch, Some(mean), secs, |u, out| {
                 let xu = &x[u as usize * f..(u as usize + 1) * f];
-                for ((o, yi), b) in out
-                    .iter_mut()
-                    .zip(y.chunks_exact(f))
-                    .zip(bias.iter().step_by(stride))
-                {
+                for ((o, yi), b) in out.iter_mut().zip(y.chunks_exact(f)).zip(&bias) {
                     *o = dot(xu, yi) + b;
                 }
             });
             match verdict {
                 Verdict::Improved if monitor.validates() => {
-                    best = Some((x.clone(), y.clone(), packed(&bias)))
+                    best = Some((x.clone(), y.clone(), bias.clone()))
                 }
                 Verdict::Stop => break,
                 _ => {}
             }
         }
-        let mut bias = packed(&bias);
         if let Some((bx, by, bb)) = best {
             (x, y, bias) = (bx, by, bb);
         }
@@ -255,31 +282,68 @@ impl Bpr {
     }
 }
 
-/// Raw views of the factors for Hogwild threads.
-struct Shared {
-    x: *mut f32,
-    y: *mut f32,
-    b: *mut f32,
-    lens: (usize, usize, usize),
+/// The item rows and biases one thread updates (the model's own, or a
+/// thread's replica).
+struct Owned<'a> {
+    y: &'a mut [f32],
+    bias: &'a mut [f32],
 }
 
-unsafe impl Sync for Shared {}
-unsafe impl Send for Shared {}
+impl Owned<'_> {
+    #[inline(always)]
+    /// Rows `i ≠ j` of the item factors (`f` floats each) and their
+    /// biases, to update in place.
+    fn load(
+        &mut self,
+        [i, j]: [usize; 2],
+        f: usize,
+    ) -> (&mut [f32], &mut [f32], &mut f32, &mut f32) {
+        // i is a training item of u and j is not, so i ≠ j: two disjoint
+        // rows, which lets the update loop vectorise.
+        let (yi, yj) = rows_mut(self.y, f, i, j);
+        let (bi, bj) = pair_mut(self.bias, i, j);
+        (yi, yj, bi, bj)
+    }
+}
 
-impl Shared {
-    /// # Safety
-    /// The vectors behind the pointers must outlive the slices; concurrent
-    /// writers race (Hogwild).
-    #[allow(clippy::mut_from_ref)]
-    unsafe fn slices(&self) -> (&mut [f32], &mut [f32], &mut [f32]) {
-        unsafe {
-            (
-                std::slice::from_raw_parts_mut(self.x, self.lens.0),
-                std::slice::from_raw_parts_mut(self.y, self.lens.1),
-                std::slice::from_raw_parts_mut(self.b, self.lens.2),
-            )
+/// Merges of the threads' item replicas per epoch (1: at the end of each
+/// epoch; more merges cost barriers and measured no faster or better).
+const SYNC_ROUNDS: usize = 1;
+
+/// `threads` ranges of users `[lo, hi)` covering all users, each holding
+/// about the same number of entries (`indptr`: the CSR row pointers).
+fn user_ranges(indptr: &[usize], threads: usize) -> Vec<(usize, usize)> {
+    let nu = indptr.len() - 1;
+    let nnz = indptr[nu];
+    let mut out = Vec::with_capacity(threads);
+    let mut lo = 0;
+    for t in 0..threads {
+        let goal = nnz * (t + 1) / threads;
+        let mut hi = lo;
+        while hi < nu && (indptr[hi + 1] <= goal || t + 1 == threads) {
+            hi += 1;
+        }
+        out.push((lo, hi));
+        lo = hi;
+    }
+    out
+}
+
+/// `base += Σ_t (replica_t − base)`: every thread's update applied once.
+fn merge_deltas<'a>(base: &mut [f32], replicas: impl Iterator<Item = &'a [f32]>) {
+    let start = base.to_vec();
+    for r in replicas {
+        for ((b, &s), &v) in base.iter_mut().zip(&start).zip(r) {
+            *b += v - s;
         }
     }
+}
+
+/// Elements `a ≠ b` of `v`, both mutable.
+#[inline(always)]
+fn pair_mut(v: &mut [f32], a: usize, b: usize) -> (&mut f32, &mut f32) {
+    let (x, y) = rows_mut(v, 1, a, b);
+    (&mut x[0], &mut y[0])
 }
 
 /// Membership of (user, item) in the training data: a bit matrix when it
@@ -327,8 +391,6 @@ impl<'a> Seen<'a> {
 /// One SGD pass over sampled triples.
 struct Sgd<'a> {
     seen: &'a Seen<'a>,
-    /// Distance between consecutive items' biases in the bias array.
-    stride: usize,
     f: usize,
     lr: f32,
     reg: f32,
@@ -339,23 +401,26 @@ struct Sgd<'a> {
 }
 
 impl Sgd<'_> {
-    /// Draws `samples` triples and updates; returns (summed loss, triples
-    /// used). Runs the AVX2 + FMA build of the loop when the CPU has them.
+    /// Draws `samples` triples whose positive entry lies in `entries` (the
+    /// entries of users `x_lo..`, whose rows `x` holds) and updates;
+    /// returns (summed loss, triples used). Runs the AVX2 + FMA build of
+    /// the loop when the CPU has them.
     fn run(
         &self,
         samples: usize,
         rng: &mut rand::rngs::Xoshiro256PlusPlus,
         x: &mut [f32],
-        y: &mut [f32],
-        bias: &mut [f32],
+        x_lo: usize,
+        entries: std::ops::Range<usize>,
+        items: &mut Owned<'_>,
     ) -> (f64, usize) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
             // SAFETY: the CPU supports AVX2 and FMA (checked just above).
-            return unsafe { self.run_avx2(samples, rng, x, y, bias) };
+            return unsafe { self.run_avx2(samples, rng, x, x_lo, entries, items) };
         }
-        self.run_with::<Plain, 0>(samples, rng, x, y, bias)
+        self.run_with::<Plain, 0>(samples, rng, x, x_lo, entries, items)
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -365,16 +430,17 @@ impl Sgd<'_> {
         samples: usize,
         rng: &mut rand::rngs::Xoshiro256PlusPlus,
         x: &mut [f32],
-        y: &mut [f32],
-        bias: &mut [f32],
+        x_lo: usize,
+        entries: std::ops::Range<usize>,
+        items: &mut Owned<'_>,
     ) -> (f64, usize) {
         // Common factor counts get their own build (constant loop bounds
         // unroll and the row difference stays in registers).
         match self.f {
-            32 => self.run_with::<Fused, 32>(samples, rng, x, y, bias),
-            64 => self.run_with::<Fused, 64>(samples, rng, x, y, bias),
-            128 => self.run_with::<Fused, 128>(samples, rng, x, y, bias),
-            _ => self.run_with::<Fused, 0>(samples, rng, x, y, bias),
+            32 => self.run_with::<Fused, 32>(samples, rng, x, x_lo, entries, items),
+            64 => self.run_with::<Fused, 64>(samples, rng, x, x_lo, entries, items),
+            128 => self.run_with::<Fused, 128>(samples, rng, x, x_lo, entries, items),
+            _ => self.run_with::<Fused, 0>(samples, rng, x, x_lo, entries, items),
         }
     }
 
@@ -385,8 +451,9 @@ impl Sgd<'_> {
         samples: usize,
         rng: &mut rand::rngs::Xoshiro256PlusPlus,
         x: &mut [f32],
-        y: &mut [f32],
-        bias: &mut [f32],
+        x_lo: usize,
+        entries: std::ops::Range<usize>,
+        items: &mut Owned<'_>,
     ) -> (f64, usize) {
         let f = if F > 0 { F } else { self.f };
         let nnz = self.ui.indices.len();
@@ -394,8 +461,11 @@ impl Sgd<'_> {
         let mut local = [0f32; F];
         let diff: &mut [f32] = if F > 0 { &mut local } else { &mut heap };
         let (mut loss, mut used) = (LogLoss::new(), 0usize);
+        if entries.is_empty() {
+            return (0.0, 0);
+        }
         for _ in 0..samples {
-            let e = rng.random_range(0..nnz);
+            let e = rng.random_range(entries.clone());
             let u = self.entry_user[e] as usize;
             let i = self.ui.indices[e] as usize;
             let j = match self.sampling {
@@ -406,35 +476,32 @@ impl Sgd<'_> {
                 continue;
             }
             used += 1;
-            self.step::<M>([u, i, j as usize], x, y, bias, diff, &mut loss);
+            let xu = &mut x[(u - x_lo) * f..(u - x_lo + 1) * f];
+            self.step::<M>(xu, [i, j as usize], items, diff, &mut loss);
         }
         (loss.total(), used)
     }
 
-    /// One SGD step on triple `[u, i, j]` (`i ≠ j`); `diff` holds `f`
-    /// floats of scratch.
+    /// One SGD step on triple `(u, i, j)` (`i ≠ j`) with `xu` the row of
+    /// `u`; `diff` holds `f` floats of scratch.
     #[inline(always)]
     fn step<M: MulAdd>(
         &self,
-        [u, i, j]: [usize; 3],
-        x: &mut [f32],
-        y: &mut [f32],
-        bias: &mut [f32],
+        xu: &mut [f32],
+        [i, j]: [usize; 2],
+        items: &mut Owned<'_>,
         diff: &mut [f32],
         loss: &mut LogLoss,
     ) {
+        let (lr, reg) = (self.lr, self.reg);
         let f = diff.len();
-        let xu = &mut x[u * f..(u + 1) * f];
-        // i is a training item of u and j is not, so i ≠ j: two disjoint
-        // rows, which lets the update loop vectorise.
-        let (yi, yj) = rows_mut(y, f, i, j);
-        let (bi, bj) = (i * self.stride, j * self.stride);
-        let z = score::<M>(xu, yi, yj, diff) + bias[bi] - bias[bj];
+        let (yi, yj, bi, bj) = items.load([i, j], f);
+        let z = score::<M>(xu, yi, yj, diff) + *bi - *bj;
         let (g, p) = sigmoid_pair(z);
         loss.add(p);
-        update::<M>(xu, yi, yj, diff, self.lr * g, 1.0 - self.lr * self.reg);
-        bias[bi] += self.lr * (g - self.reg * bias[bi]);
-        bias[bj] += self.lr * (-g - self.reg * bias[bj]);
+        update::<M>(xu, yi, yj, diff, lr * g, 1.0 - lr * reg);
+        *bi += lr * (g - reg * *bi);
+        *bj += lr * (-g - reg * *bj);
     }
 }
 
@@ -594,15 +661,8 @@ impl Fit for Bpr {
         }
         Ok(())
     }
-    fn fit_scorer(&self, train: &Interactions) -> Result<Box<dyn Scorer>> {
-        Ok(Box::new(self.fit(train)?))
-    }
-    fn fit_scorer_validated(
-        &self,
-        train: &Interactions,
-        validation: Option<&Interactions>,
-    ) -> Result<Box<dyn Scorer>> {
-        Ok(Box::new(self.fit_validated(train, validation)?))
+    fn fit_scorer(&self, input: FitInput<'_>) -> Result<Box<dyn Scorer>> {
+        Ok(Box::new(self.fit_validated(input.train, input.validation)?))
     }
 }
 
@@ -645,5 +705,32 @@ mod tests {
             assert_eq!(a.item, b.item);
             assert!(a.item.iter().all(|v| v.is_finite()));
         }
+    }
+
+    #[test]
+    fn parallel_training_is_seeded_and_merges_every_threads_update() {
+        let (train, _) = crate::models::contract::checkerboard(30, 30);
+        let fit = |t| {
+            Bpr::params()
+                .factors(8)
+                .epochs(5)
+                .threads(t)
+                .fit(&train)
+                .unwrap()
+        };
+        let (a, b) = (fit(2), fit(2));
+        assert_eq!(
+            (&a.item, &a.user),
+            (&b.item, &b.user),
+            "same seed and threads, same factors"
+        );
+        assert_ne!(a.item, fit(1).item);
+        // Ranges cover all users with about equal entries.
+        assert_eq!(user_ranges(&[0, 5, 6, 10, 20], 2), vec![(0, 3), (3, 4)]);
+        assert_eq!(user_ranges(&[0, 1, 2], 3), vec![(0, 0), (0, 1), (1, 2)]);
+        // Two replicas' changes both land.
+        let mut base = vec![1.0, 1.0];
+        merge_deltas(&mut base, [[2.0, 1.0], [1.0, 0.5]].iter().map(|r| &r[..]));
+        assert_eq!(base, vec![2.0, 0.5]);
     }
 }

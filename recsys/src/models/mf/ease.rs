@@ -5,8 +5,7 @@ use rayon::prelude::*;
 
 use crate::data::Interactions;
 use crate::metrics::ranking::top_k_indices;
-use crate::models::cf::knn_csr::Csr;
-use crate::models::{Fit, Scorer, parse_param, unknown_param};
+use crate::models::{Fit, FitInput, Scorer, parse_param, unknown_param};
 use crate::{Error, Result};
 
 /// The largest catalogue EASE accepts: its weights are a dense
@@ -69,8 +68,7 @@ impl Ease {
                 format!("EASE is dense in items; {n} items exceed the limit of {EASE_MAX_ITEMS}"),
             ));
         }
-        let mut x = Csr::from_sprs(train.csr(), train.n_users(), n);
-        x.data.iter_mut().for_each(|v| *v = 1.0);
+        let x = train.csr().with_values(1.0);
         let xt = x.transpose();
         // G = XᵀX + λI, row by row: G[i, :] = Σ_{u ∈ users(i)} X[u, :].
         let rows: Vec<Vec<f64>> = (0..n)
@@ -162,7 +160,7 @@ impl Fit for Ease {
         }
         Ok(())
     }
-    fn fit_scorer(&self, train: &Interactions) -> Result<Box<dyn Scorer>> {
-        Ok(Box::new(self.fit(train)?))
+    fn fit_scorer(&self, input: FitInput<'_>) -> Result<Box<dyn Scorer>> {
+        Ok(Box::new(self.fit(input.train)?))
     }
 }

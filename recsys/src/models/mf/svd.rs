@@ -8,7 +8,7 @@ use rand::{RngExt, SeedableRng};
 
 use super::factors::dot;
 use crate::data::Interactions;
-use crate::models::{Fit, Scorer, parse_param, unknown_param};
+use crate::models::{Fit, FitInput, Scorer, parse_param, unknown_param};
 use crate::{Error, Result};
 
 /// Biased MF / SVD++ hyper-parameters. Predicts
@@ -165,7 +165,7 @@ impl Svd {
         let (mut bu, mut bi) = (vec![0f32; nu], vec![0f32; ni]);
         let (lr, reg) = (self.learning_rate, self.regularization);
         let by_user = train.rows_by_user();
-        let seen: Vec<&[usize]> = (0..nu as u32).map(|u| train.user_items(u)).collect();
+        let seen: Vec<&[u32]> = (0..nu as u32).map(|u| train.user_items(u)).collect();
         let mut user_order: Vec<usize> = (0..nu).collect();
         let mut history = Vec::with_capacity(self.epochs);
         let (mut z, mut gz, mut pz) = (vec![0f32; f], vec![0f32; f], vec![0f32; f]);
@@ -183,7 +183,7 @@ impl Svd {
                 };
                 if self.plus_plus {
                     z.fill(0.0);
-                    for &j in seen[u] {
+                    for j in seen[u].iter().map(|&j| j as usize) {
                         z.iter_mut()
                             .zip(&y[j * f..(j + 1) * f])
                             .for_each(|(a, b)| *a += nrm * b);
@@ -210,7 +210,7 @@ impl Svd {
                     }
                 }
                 if self.plus_plus {
-                    for &j in seen[u] {
+                    for j in seen[u].iter().map(|&j| j as usize) {
                         y[j * f..(j + 1) * f]
                             .iter_mut()
                             .zip(&gz)
@@ -237,7 +237,7 @@ impl Svd {
                     continue;
                 }
                 let nrm = (seen[u].len() as f32).powf(-0.5);
-                for &j in seen[u] {
+                for j in seen[u].iter().map(|&j| j as usize) {
                     for k in 0..f {
                         p[u * f + k] += nrm * y[j * f + k];
                     }
@@ -343,7 +343,7 @@ impl Fit for Svd {
         }
         Ok(())
     }
-    fn fit_scorer(&self, train: &Interactions) -> Result<Box<dyn Scorer>> {
-        Ok(Box::new(self.fit(train)?))
+    fn fit_scorer(&self, input: FitInput<'_>) -> Result<Box<dyn Scorer>> {
+        Ok(Box::new(self.fit(input.train)?))
     }
 }
