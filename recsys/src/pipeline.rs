@@ -60,6 +60,10 @@ pub struct Pipeline {
     protocol: Protocol,
     candidates_file: Option<PathBuf>,
     recall: Option<(Box<dyn Fit>, Option<usize>)>,
+    /// `recall_pool` / `rank_pool` as asked, checked against the stages at
+    /// `evaluate` (whatever order the builder calls came in).
+    recall_pool: Option<usize>,
+    rank_pool: Option<usize>,
     extra_recall: Vec<(Box<dyn Fit>, usize)>,
     rank: Option<(Box<dyn Fit>, Option<usize>)>,
     rerank: Option<Box<dyn Rerank>>,
@@ -68,6 +72,8 @@ pub struct Pipeline {
     seed: u64,
     name: Option<String>,
     side: Option<Dataset>,
+    /// True for [`Pipeline::predefined`]: the split's files are the data.
+    files_are_the_data: bool,
 }
 
 impl Pipeline {
@@ -81,6 +87,8 @@ impl Pipeline {
             protocol: Protocol::FullRanking,
             candidates_file: None,
             recall: None,
+            recall_pool: None,
+            rank_pool: None,
             extra_recall: Vec::new(),
             rank: None,
             rerank: None,
@@ -89,6 +97,7 @@ impl Pipeline {
             seed: 42,
             name: None,
             side: None,
+            files_are_the_data: false,
         }
     }
 
@@ -130,6 +139,7 @@ impl Pipeline {
             val: None,
             test: test.into(),
         };
+        p.files_are_the_data = true;
         p
     }
 
@@ -202,9 +212,7 @@ impl Pipeline {
     /// Candidates per user out of recall. Defaults to 100 when a rank stage
     /// follows, else K.
     pub fn recall_pool(mut self, n: usize) -> Self {
-        if let Some(r) = self.recall.as_mut() {
-            r.1 = Some(n);
-        }
+        self.recall_pool = Some(n);
         self
     }
 
@@ -238,9 +246,7 @@ impl Pipeline {
     /// Items kept after ranking (the re-ranker's input). Defaults to 50
     /// when a rerank stage follows, else K.
     pub fn rank_pool(mut self, n: usize) -> Self {
-        if let Some(r) = self.rank.as_mut() {
-            r.1 = Some(n);
-        }
+        self.rank_pool = Some(n);
         self
     }
 
@@ -397,8 +403,89 @@ impl Pipeline {
         })
     }
 
+    /// Checks that the plan is consistent before any work: every stage and
+    /// setting the builder was given is one the protocol uses. A
+    /// contradiction is an error naming it, never silently dropped.
+    fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Config(m));
+        if self.recall.is_none() {
+            return bad("the pipeline has no model: add .recall(model)".into());
+        }
+        if self.ks.is_empty() || self.ks.contains(&0) {
+            return bad(format!("ks must be positive cut-offs, got {:?}", self.ks));
+        }
+        let fixed_candidates =
+            self.candidates_file.is_some() || matches!(self.protocol, Protocol::Sampled { .. });
+        let rating = self.protocol == Protocol::Rating;
+        if rating && self.candidates_file.is_some() {
+            return bad(
+                "rating prediction scores held-out ratings; it cannot use a candidates file".into(),
+            );
+        }
+        if (fixed_candidates || rating) && self.rerank.is_some() {
+            return bad(format!(
+                "a re-ranker orders a recommendation list; the {} protocol scores {} and would ignore it",
+                if rating { "rating" } else { "sampled" },
+                if rating {
+                    "ratings"
+                } else {
+                    "a fixed candidate set"
+                }
+            ));
+        }
+        if (fixed_candidates || rating) && !self.extra_recall.is_empty() {
+            return bad("fused recall sources build a candidate pool; the sampled and rating protocols score fixed rows and would ignore them".into());
+        }
+        if (fixed_candidates || rating) && (self.recall_pool.is_some() || self.rank_pool.is_some())
+        {
+            return bad("recall_pool / rank_pool size the lists of full ranking; the sampled and rating protocols score fixed rows".into());
+        }
+        if (fixed_candidates || rating) && self.rank.is_some() {
+            return bad("with the sampled and rating protocols only one model scores the rows: give it as .recall(model), without .rank".into());
+        }
+        if self.recall_pool == Some(0) || self.rank_pool == Some(0) {
+            return bad("recall_pool and rank_pool must be at least 1".into());
+        }
+        if self.rank_pool.is_some() && self.rank.is_none() {
+            return bad(
+                "rank_pool without a rank stage: add .rank(model) or drop rank_pool".into(),
+            );
+        }
+        if self.recall_pool.is_some()
+            && self.rank.is_none()
+            && self.rerank.is_none()
+            && self.extra_recall.is_empty()
+        {
+            return bad("recall_pool sizes the pool a rank or rerank stage (or fused recall) reads; with recall alone the list is the top max(ks)".into());
+        }
+        if matches!(self.split, Split::Predefined { .. }) && !self.files_are_the_data {
+            return bad("a predefined split reads its own files, so the pipeline's data source would be ignored: use Pipeline::predefined(train, test)".into());
+        }
+        if self.files_are_the_data && self.implicit.is_some() {
+            return bad("implicit(threshold) filters the pipeline's data source; a predefined split's files are used as they are".into());
+        }
+        if self.files_are_the_data
+            && self.candidates_file.is_some()
+            && self.on == EvalOn::Validation
+        {
+            return bad(
+                "on_validation with a candidates file: give the validation candidates file itself"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
     /// Loads, splits, fits every stage, scores and computes the metrics.
-    pub fn evaluate(self) -> Result<Report> {
+    pub fn evaluate(mut self) -> Result<Report> {
+        self.validate()?;
+        let (recall_pool, rank_pool) = (self.recall_pool, self.rank_pool);
+        if let Some(r) = self.recall.as_mut() {
+            r.1 = recall_pool;
+        }
+        if let Some(r) = self.rank.as_mut() {
+            r.1 = rank_pool;
+        }
         let (recall_model, recall_pool) = self
             .recall
             .as_ref()

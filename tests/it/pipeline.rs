@@ -110,6 +110,87 @@ fn errors_instead_of_panics() {
 }
 
 #[test]
+fn contradictory_plans_are_errors_before_any_work() {
+    let err = |p: Pipeline| p.evaluate().err().expect("a contradiction").to_string();
+    let base = || Pipeline::from_interactions(synthetic());
+    let cases: Vec<(Pipeline, &str)> = vec![
+        (base().recall(Popularity::default()).ks(&[]), "ks"),
+        (base().recall(Popularity::default()).ks(&[10, 0]), "ks"),
+        (
+            base().recall(Popularity::default()).recall_pool(50),
+            "recall_pool",
+        ),
+        (
+            base().recall(Popularity::default()).rank_pool(5),
+            "rank_pool",
+        ),
+        (
+            base()
+                .recall(Popularity::default())
+                .rank(Random::default())
+                .rank_pool(0),
+            "at least 1",
+        ),
+        (
+            base()
+                .sampled(20)
+                .recall(Popularity::default())
+                .rerank(Mmr::default()),
+            "re-ranker",
+        ),
+        (
+            base()
+                .sampled(20)
+                .recall(Popularity::default())
+                .rank(Random::default()),
+            "without .rank",
+        ),
+        (
+            base()
+                .sampled(20)
+                .recall(Popularity::default())
+                .recall_also(Random::default(), 5),
+            "fused",
+        ),
+        (
+            base()
+                .rating()
+                .recall(Popularity::default())
+                .rerank(Mmr::default()),
+            "rating",
+        ),
+        (
+            Pipeline::movielens_100k()
+                .split(Split::Predefined {
+                    train: "train.tsv".into(),
+                    val: None,
+                    test: "test.tsv".into(),
+                })
+                .recall(Popularity::default()),
+            "Pipeline::predefined",
+        ),
+        (
+            Pipeline::predefined("train.tsv", "test.tsv")
+                .implicit(4.0)
+                .recall(Popularity::default()),
+            "implicit",
+        ),
+    ];
+    for (p, words) in cases {
+        let e = err(p);
+        assert!(e.contains(words), "expected {words:?} in: {e}");
+    }
+    // The order of the builder calls does not matter.
+    let r = base()
+        .recall_pool(20)
+        .recall(Popularity::default())
+        .rank(Random::default())
+        .evaluate()
+        .unwrap();
+    assert_eq!(r.stages[0].output_size, 20);
+}
+
+#[test]
 fn personalised_toy_model_beats_popularity() {
     // A user-defined model plugs in through the Fit/Scorer contract.
     struct Oracle;

@@ -187,6 +187,45 @@ pub fn model_from_name(name: &str, params: &[(String, String)]) -> Result<Box<dy
     Ok(model)
 }
 
+/// Checks one numeric hyper-parameter before any work: finite and
+/// satisfying `ok` (described by `rule`, e.g. "≥ 0"); the error names it.
+pub(crate) fn check_number(name: &str, value: f64, ok: bool, rule: &str) -> Result<()> {
+    if value.is_finite() && ok {
+        Ok(())
+    } else {
+        Err(Error::param(
+            name,
+            format!("{value} is not a finite number {rule}"),
+        ))
+    }
+}
+
+/// Refuses a fit whose factor matrices alone (`floats` f32 values) would
+/// not fit in the memory this machine has available, naming `name`.
+pub(crate) fn check_factor_memory(name: &str, floats: u128) -> Result<()> {
+    let bytes = floats.saturating_mul(4);
+    let available = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        m.lines()
+            .find(|l| l.starts_with("MemAvailable:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<u128>().ok())
+            .map(|kb| kb * 1024)
+    });
+    // Without /proc/meminfo: a documented cap of 1 TiB.
+    let limit = available.unwrap_or(1 << 40);
+    if bytes > limit {
+        return Err(Error::param(
+            name,
+            format!(
+                "the factor matrices alone would take {:.1} GiB, more than the {:.1} GiB available",
+                bytes as f64 / (1u64 << 30) as f64,
+                limit as f64 / (1u64 << 30) as f64
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Parses `value` for parameter `key`.
 pub(crate) fn parse_param<T: std::str::FromStr>(key: &str, value: &str) -> Result<T> {
     value

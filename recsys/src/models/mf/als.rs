@@ -13,7 +13,9 @@ use super::simd::Fused;
 use super::simd::{MulAdd, Plain, axpy, dot_inline};
 use crate::data::Interactions;
 use crate::models::training::{Monitor, Validation, Verdict};
-use crate::models::{Fit, FitInput, Scorer, parse_param, unknown_param};
+use crate::models::{
+    Fit, FitInput, Scorer, check_factor_memory, check_number, parse_param, unknown_param,
+};
 use crate::sparse::Csr;
 use crate::{Error, Result};
 
@@ -139,17 +141,19 @@ impl Als {
             AlsSolver::ConjugateGradient { steps } => steps,
             AlsSolver::Cholesky => 1,
         };
-        if self.factors == 0 || steps == 0 {
-            return Err(Error::param("factors", "factors and cg_steps must be ≥ 1"));
+        if self.factors == 0 {
+            return Err(Error::param("factors", "must be ≥ 1"));
         }
-        if !(self.regularization >= 0.0 && self.alpha >= 0.0) {
-            return Err(Error::param(
-                "regularization",
-                "regularization and alpha must be ≥ 0",
-            ));
+        if steps == 0 {
+            return Err(Error::param("cg_steps", "must be ≥ 1"));
         }
+        let (reg, alpha) = (f64::from(self.regularization), f64::from(self.alpha));
+        check_number("regularization", reg, reg >= 0.0, "≥ 0")?;
+        check_number("alpha", alpha, alpha >= 0.0, "≥ 0")?;
         let f = self.factors;
         let (nu, ni) = (train.n_users(), train.n_items());
+        // Users' and items' factors, and a copy of each for early stopping.
+        check_factor_memory("factors", 2 * (nu + ni) as u128 * f as u128)?;
         let mut cui = train.csr().clone();
         cui.data
             .iter_mut()

@@ -12,7 +12,9 @@ use super::simd::Fused;
 use super::simd::{MulAdd, Plain, dot_inline};
 use crate::data::Interactions;
 use crate::models::training::{Monitor, Validation, Verdict};
-use crate::models::{Fit, FitInput, Scorer, parse_param, unknown_param};
+use crate::models::{
+    Fit, FitInput, Scorer, check_factor_memory, check_number, parse_param, unknown_param,
+};
 use crate::sparse::Csr;
 use crate::{Error, Result};
 
@@ -142,14 +144,24 @@ impl Bpr {
         if self.factors == 0 {
             return Err(Error::param("factors", "must be ≥ 1"));
         }
-        if !(self.learning_rate > 0.0 && self.regularization >= 0.0) {
-            return Err(Error::param(
-                "learning_rate",
-                "learning_rate must be > 0 and regularization ≥ 0",
-            ));
-        }
+        let (lr, reg) = (
+            f64::from(self.learning_rate),
+            f64::from(self.regularization),
+        );
+        check_number("learning_rate", lr, lr > 0.0, "> 0")?;
+        check_number("regularization", reg, reg >= 0.0, "≥ 0")?;
         let f = self.factors;
         let (nu, ni) = (train.n_users(), train.n_items());
+        // Factors, the early-stopping copy and one item replica per thread.
+        let replicas = match self.threads {
+            1 => 0,
+            0 => rayon::current_num_threads() as u128,
+            n => n as u128,
+        };
+        check_factor_memory(
+            "factors",
+            (2 * (nu + ni) as u128 + replicas * ni as u128) * f as u128,
+        )?;
         let ui = train.csr();
         let nnz = ui.indices.len();
         if nnz == 0 {

@@ -5,7 +5,7 @@ use rayon::prelude::*;
 
 use crate::data::Interactions;
 use crate::metrics::ranking::top_k_indices;
-use crate::models::{Fit, FitInput, Scorer, parse_param, unknown_param};
+use crate::models::{Fit, FitInput, Scorer, check_number, parse_param, unknown_param};
 use crate::{Error, Result};
 
 /// The largest catalogue EASE accepts: its weights are a dense
@@ -58,9 +58,7 @@ impl Ease {
 
     /// Solves for the item weights on the binary feedback of `train`.
     pub fn fit(&self, train: &Interactions) -> Result<EaseModel> {
-        if !(self.lambda > 0.0) {
-            return Err(Error::param("lambda", "must be > 0"));
-        }
+        check_number("lambda", self.lambda, self.lambda > 0.0, "> 0")?;
         let n = train.n_items();
         if n > EASE_MAX_ITEMS {
             return Err(Error::param(

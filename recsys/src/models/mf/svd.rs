@@ -8,7 +8,7 @@ use rand::{RngExt, SeedableRng};
 
 use super::factors::dot;
 use crate::data::Interactions;
-use crate::models::{Fit, FitInput, Scorer, parse_param, unknown_param};
+use crate::models::{Fit, FitInput, Scorer, check_number, parse_param, unknown_param};
 use crate::{Error, Result};
 
 /// Biased MF / SVD++ hyper-parameters. Predicts
@@ -125,12 +125,14 @@ impl Svd {
         if self.factors == 0 {
             return Err(Error::param("factors", "must be ≥ 1"));
         }
-        if !(self.learning_rate > 0.0 && self.regularization >= 0.0 && self.init_std >= 0.0) {
-            return Err(Error::param(
-                "learning_rate",
-                "learning_rate must be > 0, regularization and init_std ≥ 0",
-            ));
-        }
+        let (lr, reg, std) = (
+            f64::from(self.learning_rate),
+            f64::from(self.regularization),
+            f64::from(self.init_std),
+        );
+        check_number("learning_rate", lr, lr > 0.0, "> 0")?;
+        check_number("regularization", reg, reg >= 0.0, "≥ 0")?;
+        check_number("init_std", std, std >= 0.0, "≥ 0")?;
         let (nu, ni, f) = (train.n_users(), train.n_items(), self.factors);
         let n = train.len();
         if n == 0 {
