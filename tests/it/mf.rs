@@ -43,18 +43,38 @@ fn non_finite_and_oversized_hyper_parameters_are_refused_by_name() {
     let (train, _) = contract::checkerboard(20, 20);
     let msg = |r: Result<FactorModel>| r.err().expect("refused").to_string();
     for (e, name) in [
-        (msg(Als::params().alpha(f32::INFINITY).fit(&train)), "`alpha`"),
+        (
+            msg(Als::params().alpha(f32::INFINITY).fit(&train)),
+            "`alpha`",
+        ),
         (msg(Als::params().alpha(f32::NAN).fit(&train)), "`alpha`"),
-        (msg(Als::params().regularization(-1.0).fit(&train)), "`regularization`"),
-        (msg(Bpr::params().learning_rate(f32::INFINITY).fit(&train)), "`learning_rate`"),
-        (msg(Bpr::params().regularization(f32::NAN).fit(&train)), "`regularization`"),
+        (
+            msg(Als::params().regularization(-1.0).fit(&train)),
+            "`regularization`",
+        ),
+        (
+            msg(Bpr::params().learning_rate(f32::INFINITY).fit(&train)),
+            "`learning_rate`",
+        ),
+        (
+            msg(Bpr::params().regularization(f32::NAN).fit(&train)),
+            "`regularization`",
+        ),
         // 40 rows × 1e11 factors: far beyond any machine's memory, refused
         // before allocating.
-        (msg(Als::params().factors(100_000_000_000).fit(&train)), "`factors`"),
+        (
+            msg(Als::params().factors(100_000_000_000).fit(&train)),
+            "`factors`",
+        ),
     ] {
         assert!(e.contains(name), "expected {name} in: {e}");
     }
-    let e = Ease::params().lambda(f64::INFINITY).fit(&train).err().unwrap().to_string();
+    let e = Ease::params()
+        .lambda(f64::INFINITY)
+        .fit(&train)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("`lambda`"), "{e}");
 }
 

@@ -1,7 +1,14 @@
 //! Evaluation: turning recommendation lists or candidate scores into metric
-//! series (per-user values) that a [`crate::Report`] summarises.
+//! series (per-user values) that a [`crate::Report`] summarises; the
+//! pointwise (CTR) protocol on labelled rows ([`pointwise_metrics`],
+//! [`compare_pointwise`]).
 
 use rayon::prelude::*;
+
+mod ctr;
+pub use ctr::{
+    POINTWISE_RESAMPLES, PointwiseComparison, ScoredRows, compare_pointwise, pointwise_metrics,
+};
 
 use crate::data::Interactions;
 use crate::metrics::{beyond, pointwise, ranking, sampled};
