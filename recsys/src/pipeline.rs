@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use crate::data::{Dataset, Interactions, InteractionsFile};
 use crate::eval::{self, MetricSeries, Protocol};
 use crate::models::{Fit, FitInput, Scorer};
-use crate::report::{MetricValue, Report, StageReport};
+use crate::report::{MetricValue, Report, ReportParts, StageReport};
 use crate::split::{Candidates, Split, SplitData, concat};
 use crate::stages::Rerank;
 use crate::{Error, Result};
@@ -584,18 +584,18 @@ impl Pipeline {
             let t = Instant::now();
             let series = eval::rating_metrics(scorer, &heldout, self.seed)?;
             let run = t.elapsed().as_secs_f64();
-            return Ok(Report::from_series(
-                model_name,
+            return Ok(Report::from_parts(ReportParts {
+                model: model_name,
                 params,
                 dataset,
-                self.describe(),
-                Vec::new(),
+                protocol: self.describe(),
+                users: Vec::new(),
                 series,
                 stages,
-                fit_total,
-                run,
-                self.seed,
-            ));
+                fit_seconds: fit_total,
+                recommend_seconds: run,
+                seed: self.seed,
+            }));
         }
         if let Some(candidates) = candidates {
             // The last scoring stage scores the candidates; re-ranking does not
@@ -608,18 +608,18 @@ impl Pipeline {
                 .iter()
                 .map(|&u| train.users().raw(u).to_string())
                 .collect();
-            return Ok(Report::from_series(
-                model_name,
+            return Ok(Report::from_parts(ReportParts {
+                model: model_name,
                 params,
                 dataset,
-                self.describe(),
+                protocol: self.describe(),
                 users,
                 series,
                 stages,
-                fit_total,
-                run,
-                self.seed,
-            ));
+                fit_seconds: fit_total,
+                recommend_seconds: run,
+                seed: self.seed,
+            }));
         }
 
         // Full ranking through the stages.
@@ -743,18 +743,18 @@ impl Pipeline {
             .iter()
             .map(|&u| train.users().raw(u).to_string())
             .collect();
-        Ok(Report::from_series(
-            model_name,
+        Ok(Report::from_parts(ReportParts {
+            model: model_name,
             params,
             dataset,
-            self.describe(),
-            raw_users,
+            protocol: self.describe(),
+            users: raw_users,
             series,
             stages,
-            fit_total,
-            run_total,
-            self.seed,
-        ))
+            fit_seconds: fit_total,
+            recommend_seconds: run_total,
+            seed: self.seed,
+        }))
     }
 }
 

@@ -3,15 +3,19 @@
 pub use crate::data::movielens::{movielens_1m_movies, movielens_1m_users};
 pub use crate::data::{
     Dataset, Encoding, FeatureColumn, Features, FeaturesFile, IdMap, Interactions,
-    InteractionsFile, ItemFeatures, Separator, Summary, UserFeatures,
+    InteractionsFile, ItemFeatures, RawFrame, Separator, Summary, UserFeatures,
 };
 pub use crate::eval::Protocol;
-pub use crate::features::{DatasetSchema, FieldKind, FieldSchema, MovieLensCtr, Pooling};
+pub use crate::features::{
+    ColumnRule, ColumnSpec, DatasetSchema, FeatureEncoders, FeatureRows, FeatureSpec, FeatureTask,
+    FieldKind, FieldSchema, MovieLensCtr, NumericTransform, Pooling,
+};
 pub use crate::models::cf::{ContentProfiles, Feedback, Similarity, TimeDecay, Weighting};
 #[cfg(feature = "deep")]
 pub use crate::models::deep::{
     Arch, AttentionDeepFM, AttentionDeepFm, Compute, CtrModel, CtrParams, CtrScorer, Dcn, DeepFM,
-    DeepFm, DnnInit, LrSchedule, OptimizerKind, WideDeep, XDeepFM, XDeepFm,
+    DeepFm, DnnInit, LrSchedule, OptimizerKind, PairScorer, ValidationMetric, WideDeep, XDeepFM,
+    XDeepFm,
 };
 pub use crate::models::mf::{
     Als, AlsSolver, Bpr, Ease, EaseModel, FactorModel, NegativeSampling, Svd, SvdModel,

@@ -8,7 +8,7 @@ use polars::prelude::{Column, DataFrame};
 use serde::{Deserialize, Serialize};
 
 use crate::display::{evcxr_emit, html_table, text_table};
-use crate::eval::MetricSeries;
+use crate::metrics::MetricSeries;
 use crate::metrics::bootstrap::{self, Paired};
 use crate::plot::{Chart, grouped_bar_chart};
 use crate::{Error, Result};
@@ -60,21 +60,38 @@ pub struct Report {
     pub per_user: BTreeMap<String, Vec<f64>>,
 }
 
+/// What a [`Report`] is built from, by the protocols (`eval`) and the
+/// pipeline: named, so that no two arguments can swap places.
+pub(crate) struct ReportParts {
+    pub model: String,
+    pub params: Vec<(String, String)>,
+    pub dataset: String,
+    pub protocol: String,
+    /// Raw ids of the evaluated users (empty for the pointwise protocol).
+    pub users: Vec<String>,
+    pub series: Vec<MetricSeries>,
+    pub stages: Vec<StageReport>,
+    pub fit_seconds: f64,
+    pub recommend_seconds: f64,
+    /// Seed of the bootstrap CIs.
+    pub seed: u64,
+}
+
 impl Report {
     /// Builds a report from metric series; CIs use `seed`.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn from_series(
-        model: String,
-        params: Vec<(String, String)>,
-        dataset: String,
-        protocol: String,
-        users: Vec<String>,
-        series: Vec<MetricSeries>,
-        stages: Vec<StageReport>,
-        fit_seconds: f64,
-        recommend_seconds: f64,
-        seed: u64,
-    ) -> Report {
+    pub(crate) fn from_parts(parts: ReportParts) -> Report {
+        let ReportParts {
+            model,
+            params,
+            dataset,
+            protocol,
+            users,
+            series,
+            stages,
+            fit_seconds,
+            recommend_seconds,
+            seed,
+        } = parts;
         let mut per_user = BTreeMap::new();
         let metrics = series
             .into_iter()
@@ -137,13 +154,19 @@ impl Report {
                     .join(", ")
             )
         };
+        // Pointwise reports are over rows (the protocol says how many),
+        // not users.
+        let users = if self.users.is_empty() {
+            String::new()
+        } else {
+            format!("; {} users", self.users.len())
+        };
         format!(
-            "{}{} on {}: {}; {} users; fit {}, recommend {}",
+            "{}{} on {}: {}{users}; fit {}, recommend {}",
             self.model,
             params,
             self.dataset,
             self.protocol,
-            self.users.len(),
             seconds(self.fit_seconds),
             seconds(self.recommend_seconds)
         )
@@ -499,21 +522,21 @@ mod tests {
     use super::*;
 
     fn report(name: &str, vals: Vec<f64>) -> Report {
-        Report::from_series(
-            name.into(),
-            vec![],
-            "toy".into(),
-            "full ranking".into(),
-            (0..vals.len()).map(|u| u.to_string()).collect(),
-            vec![
+        Report::from_parts(ReportParts {
+            model: name.into(),
+            params: vec![],
+            dataset: "toy".into(),
+            protocol: "full ranking".into(),
+            users: (0..vals.len()).map(|u| u.to_string()).collect(),
+            series: vec![
                 MetricSeries::per_user("NDCG@10".into(), vals),
                 MetricSeries::aggregate("Coverage@10".into(), 0.5),
             ],
-            vec![],
-            0.1,
-            0.2,
-            42,
-        )
+            stages: vec![],
+            fit_seconds: 0.1,
+            recommend_seconds: 0.2,
+            seed: 42,
+        })
     }
 
     #[test]

@@ -80,19 +80,22 @@ fn checkpoints_round_trip_bit_for_bit_and_training_resumes() {
     m.save(dir.join("model")).unwrap();
     let back = CtrModel::load(dir.join("model"), &task).unwrap();
     let (a, b) = (
-        m.predict_candidates(&task.test),
-        back.predict_candidates(&task.test),
+        m.predict_candidates(&task.test).unwrap(),
+        back.predict_candidates(&task.test).unwrap(),
     );
     assert_eq!(a.len(), b.len());
     assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
     // Moved to another device (here the CPU again): the same predictions.
     let moved = m.to(Compute::Cpu).unwrap();
-    assert_eq!(moved.predict_candidates(&task.test), a);
+    assert_eq!(moved.predict_candidates(&task.test).unwrap(), a);
     // On a wgpu adapter when there is one (lavapipe in CI): agreement.
     if let Ok(gpu) = m.to(Compute::Wgpu) {
         let (users, items): (Vec<u32>, Vec<u32>) =
             (0..2000u32).map(|k| (k % 900, (k * 7) % 1600)).unzip();
-        let (c, g) = (m.predict(&users, &items), gpu.predict(&users, &items));
+        let (c, g) = (
+            m.predict(&users, &items).unwrap(),
+            gpu.predict(&users, &items).unwrap(),
+        );
         let worst = c
             .iter()
             .zip(&g)
@@ -106,7 +109,10 @@ fn checkpoints_round_trip_bit_for_bit_and_training_resumes() {
     }
     // The trainer's best checkpoint holds the same weights.
     let best = CtrModel::load(dir.join("run/best"), &task).unwrap();
-    assert_eq!(best.predict(&[0, 1], &[5, 6]), m.predict(&[0, 1], &[5, 6]));
+    assert_eq!(
+        best.predict(&[0, 1], &[5, 6]).unwrap(),
+        m.predict(&[0, 1], &[5, 6]).unwrap()
+    );
     // Resume: a 2-epoch budget continues after epoch 1 and ends where an
     // uninterrupted 2-epoch run ends.
     let resumed = quick(Arch::DeepFm)
@@ -188,4 +194,55 @@ fn deepfm_ranks_an_itemcf_pool_in_the_pipeline() {
         .evaluate()
         .unwrap();
     assert!(ids_only.get("HR@10").unwrap() > 0.0);
+}
+
+#[test]
+fn eval_scores_deepfm_per_user_exactly_as_one_batched_pass() {
+    // The sampled protocol now runs through `eval::sampled_metrics` over
+    // the `PairScorer` view (one forward pass per user's candidates);
+    // before, the model scored all candidate rows in large batches. The
+    // numbers must not depend on that.
+    let Some(peers) = crate::peer_splits() else {
+        return;
+    };
+    let ml = Dataset::movielens_100k().unwrap();
+    let task = MovieLensCtr::from_dir(&ml, peers.join("loo_sampled"), 42)
+        .unwrap()
+        .uniform_dims(16);
+    let m = quick(Arch::DeepFm).fit(&task).unwrap();
+    let report = m.evaluate(&task.test).unwrap();
+    let scores = m.predict_candidates(&task.test).unwrap();
+    let (mut hr, mut ndcg, mut users, mut at) = (0.0, 0.0, 0, 0);
+    for (_, items, labels) in task.test.iter() {
+        let s = &scores[at..at + items.len()];
+        at += items.len();
+        let pos: Vec<f32> = s
+            .iter()
+            .zip(labels)
+            .filter(|(_, l)| **l)
+            .map(|(x, _)| *x)
+            .collect();
+        if pos.is_empty() {
+            continue;
+        }
+        let (mut h, mut n) = (0.0, 0.0);
+        for p in &pos {
+            let rank = 1 + s
+                .iter()
+                .zip(labels)
+                .filter(|(x, l)| !**l && **x >= *p)
+                .count();
+            if rank <= 10 {
+                h += 1.0;
+                n += 1.0 / ((rank + 1) as f64).log2();
+            }
+        }
+        hr += h / pos.len() as f64;
+        ndcg += n / pos.len() as f64;
+        users += 1;
+    }
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
+    assert!(close(report.get("HR@10").unwrap(), hr / users as f64));
+    assert!(close(report.get("NDCG@10").unwrap(), ndcg / users as f64));
+    assert_eq!(report.users.len(), users);
 }

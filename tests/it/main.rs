@@ -6,6 +6,8 @@
 mod bad_input;
 mod cli;
 mod contract;
+#[cfg(feature = "deep")]
+mod ctr;
 mod data;
 #[cfg(feature = "deep")]
 mod deep;

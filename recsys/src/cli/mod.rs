@@ -45,7 +45,8 @@ enum Command {
         set: Vec<String>,
     },
     /// Train a deep CTR model described by a TOML config (see
-    /// configs/*_movielens.toml); resumes from its last checkpoint.
+    /// configs/*_movielens.toml, configs/deepfm_criteo.toml); resumes from
+    /// its last checkpoint.
     #[cfg(feature = "deep")]
     Train {
         /// The config file.

@@ -1,12 +1,14 @@
 //! `recsys train CONFIG.toml` and `recsys evaluate --checkpoint DIR`: the
-//! deep CTR models from a TOML config (see `configs/*_movielens.toml`).
+//! deep CTR models from a TOML config (see `configs/*_movielens.toml`,
+//! `configs/deepfm_criteo.toml`), on MovieLens CTR (sampled protocol) or
+//! on any feature task: Criteo, Avazu (pointwise protocol).
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::Dataset;
-use crate::features::MovieLensCtr;
+use crate::data::{Dataset, RawFrame};
+use crate::features::{FeatureSpec, FeatureTask, MovieLensCtr};
 use crate::models::deep::{CtrModel, CtrParams};
 use crate::report::Report;
 use crate::{Error, Result};
@@ -33,17 +35,35 @@ pub struct TrainConfig {
     pub output: TrainOutput,
 }
 
+/// The data of a CTR run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CtrDataset {
+    /// MovieLens 100K as the documents' CTR task (sampled protocol).
+    #[serde(rename = "movielens_100k")]
+    Movielens100k,
+    /// The Criteo Kaggle format (pointwise protocol).
+    Criteo,
+    /// The Avazu format (pointwise protocol).
+    Avazu,
+}
+
 /// Which CTR task.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CtrDataConfig {
-    /// `movielens_100k` (the only CTR task so far).
-    pub dataset: String,
-    /// A folder with `train.tsv`, `val_candidates.tsv`,
+    pub dataset: CtrDataset,
+    /// MovieLens: a folder with `train.tsv`, `val_candidates.tsv`,
     /// `test_candidates.tsv` (e.g. the peer harness's
-    /// `splits/ml100k/loo_sampled`), relative to the config file; without
-    /// it the task samples its own candidates with `seed`.
+    /// `splits/ml100k/loo_sampled`); without it the task samples its own
+    /// candidates with `seed`. Criteo / Avazu: a folder with
+    /// `train`, `val` and `test` files (`.txt` / `.csv`, e.g. the peer
+    /// harness's `splits/ctr/criteo`). Relative to the config file.
     pub split_dir: Option<PathBuf>,
+    /// Criteo / Avazu: one file, split at random into 80 % train, 10 %
+    /// validation, 10 % test with `seed` (instead of `split_dir`).
+    pub file: Option<PathBuf>,
     /// Seed of the candidates and of every epoch's negatives. Defaults to 42.
     #[serde(default = "default_seed")]
     pub seed: u64,
@@ -80,10 +100,29 @@ impl TrainConfig {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         let base = std::fs::canonicalize(base).map_err(|e| Error::io(base, e))?;
-        if let Some(d) = &cfg.data.split_dir {
+        for d in [&mut cfg.data.split_dir, &mut cfg.data.file]
+            .into_iter()
+            .flatten()
+        {
             if d.is_relative() {
-                cfg.data.split_dir = Some(base.join(d));
+                *d = base.join(&*d);
             }
+        }
+        match (cfg.data.dataset, &cfg.data.split_dir, &cfg.data.file) {
+            (CtrDataset::Movielens100k, _, Some(_)) => {
+                return Err(Error::param(
+                    "data.file",
+                    "MovieLens is loaded by name: give split_dir or nothing",
+                ));
+            }
+            (CtrDataset::Criteo | CtrDataset::Avazu, None, None)
+            | (CtrDataset::Criteo | CtrDataset::Avazu, Some(_), Some(_)) => {
+                return Err(Error::param(
+                    "data",
+                    "Criteo and Avazu need exactly one of split_dir (train/val/test files) or file",
+                ));
+            }
+            _ => {}
         }
         if cfg.output.dir.is_relative() {
             cfg.output.dir = base.join(&cfg.output.dir);
@@ -93,23 +132,47 @@ impl TrainConfig {
     }
 
     /// Builds the task the config names.
-    pub fn task(&self) -> Result<MovieLensCtr> {
-        let ml = match self.data.dataset.as_str() {
-            "movielens_100k" => Dataset::movielens_100k()?,
-            other => {
-                return Err(Error::Config(format!(
-                    "unknown CTR dataset {other:?} (movielens_100k)"
-                )));
-            }
+    pub fn task(&self) -> Result<CtrTask> {
+        let d = &self.data;
+        if d.dataset == CtrDataset::Movielens100k {
+            let ml = Dataset::movielens_100k()?;
+            let task = match &d.split_dir {
+                Some(dir) => MovieLensCtr::from_dir(&ml, dir, d.seed)?,
+                None => MovieLensCtr::new(&ml, d.seed)?,
+            };
+            return Ok(CtrTask::Pairs(match d.field_dim {
+                Some(k) => task.uniform_dims(k),
+                None => task,
+            }));
+        }
+        let [train, val, test] = self.frames()?;
+        let (name, spec) = match d.dataset {
+            CtrDataset::Criteo => ("Criteo", FeatureSpec::criteo()),
+            _ => ("Avazu", FeatureSpec::avazu(&train)),
         };
-        let task = match &self.data.split_dir {
-            Some(dir) => MovieLensCtr::from_dir(&ml, dir, self.data.seed)?,
-            None => MovieLensCtr::new(&ml, self.data.seed)?,
-        };
-        Ok(match self.data.field_dim {
-            Some(d) => task.uniform_dims(d),
+        let task = FeatureTask::new(name, spec, &train, Some(&val), &test)?;
+        Ok(CtrTask::Rows(match d.field_dim {
+            Some(k) => task.uniform_dims(k),
             None => task,
-        })
+        }))
+    }
+
+    /// The raw train, validation and test rows of a Criteo / Avazu config.
+    fn frames(&self) -> Result<[RawFrame; 3]> {
+        let d = &self.data;
+        let (read, ext): (fn(&Path) -> Result<RawFrame>, &str) = match d.dataset {
+            CtrDataset::Criteo => (|p| RawFrame::read_criteo(p), "txt"),
+            _ => (|p| RawFrame::read_avazu(p), "csv"),
+        };
+        match (&d.split_dir, &d.file) {
+            (Some(dir), _) => Ok([
+                read(&dir.join(format!("train.{ext}")))?,
+                read(&dir.join(format!("val.{ext}")))?,
+                read(&dir.join(format!("test.{ext}")))?,
+            ]),
+            (None, Some(f)) => read(f)?.split_random(0.1, 0.1, d.seed),
+            (None, None) => Err(Error::param("data", "give split_dir or file")),
+        }
     }
 
     /// Trains (resuming from `output.dir/checkpoints/last` when present),
@@ -119,18 +182,38 @@ impl TrainConfig {
         std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
         let toml = toml::to_string(self).map_err(|e| Error::Config(format!("config: {e}")))?;
         crate::io::write_atomic(&out.join("config.toml"), toml.as_bytes())?;
-        let task = self.task()?;
-        let model = self
+        let params = self
             .model
             .clone()
             .checkpoint_dir(out.join("checkpoints"))
-            .resume(true)
-            .fit(&task)?;
+            .resume(true);
+        let (model, report) = match self.task()? {
+            CtrTask::Pairs(task) => {
+                let model = params.fit(&task)?;
+                let report = model.evaluate(&task.test)?;
+                (model, report)
+            }
+            CtrTask::Rows(task) => {
+                let model = params.fit_features(&task)?;
+                let report = model.evaluate_rows(&task.test, &task.name)?;
+                (model, report)
+            }
+        };
         model.save(out.join("model"))?;
-        let report = model.evaluate(&task.test)?.named(run_name(out, &model));
+        let report = report.named(run_name(out, &model));
         report.save_json(out.join("report.json"))?;
         Ok(report)
     }
+}
+
+/// The task of a [`TrainConfig`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum CtrTask {
+    /// MovieLens CTR: `(user, item)` pairs, sampled protocol.
+    Pairs(MovieLensCtr),
+    /// Feature rows (Criteo, Avazu): pointwise protocol.
+    Rows(FeatureTask),
 }
 
 fn run_name(dir: &Path, model: &CtrModel) -> String {
@@ -159,7 +242,25 @@ pub fn evaluate_checkpoint(dir: &Path, full: bool) -> Result<Vec<Report>> {
     } else {
         dir.join("model")
     };
-    let task = cfg.task()?;
+    if cfg.data.dataset != CtrDataset::Movielens100k {
+        if full {
+            return Err(Error::param(
+                "--full",
+                "full ranking needs (user, item) pairs: this run was trained on feature rows",
+            ));
+        }
+        // The saved encoders, never refitted: the test rows are encoded
+        // exactly as the model saw its training rows.
+        let model = CtrModel::load_features(&weights)?;
+        let [_, _, test] = cfg.frames()?;
+        let rows = model.encode(&test)?;
+        let name = run_name(run, &model);
+        let dataset = format!("{:?}", cfg.data.dataset);
+        return Ok(vec![model.evaluate_rows(&rows, &dataset)?.named(name)]);
+    }
+    let CtrTask::Pairs(task) = cfg.task()? else {
+        unreachable!("MovieLens configs build pair tasks")
+    };
     let model = CtrModel::load(&weights, &task)?;
     let name = run_name(run, &model);
     let mut out = vec![model.evaluate(&task.test)?.named(name.clone())];

@@ -24,7 +24,7 @@ pub enum Separator {
 }
 
 impl Separator {
-    fn split<'a>(&self, line: &'a str) -> Vec<&'a str> {
+    pub(crate) fn split<'a>(&self, line: &'a str) -> Vec<&'a str> {
         match self {
             Separator::Tab => line.split('\t').collect(),
             Separator::Comma => line.split(',').collect(),

@@ -6,6 +6,8 @@
 use rayon::prelude::*;
 
 mod ctr;
+#[cfg(feature = "deep")]
+mod deep;
 pub use ctr::{
     POINTWISE_RESAMPLES, PointwiseComparison, ScoredRows, compare_pointwise, pointwise_metrics,
 };
@@ -50,47 +52,32 @@ impl Protocol {
     }
 }
 
-/// One metric: per-user values (for CIs and paired tests), or a single
-/// aggregate value (coverage, global AUC).
-#[derive(Debug, Clone, PartialEq)]
-pub struct MetricSeries {
-    pub name: String,
-    pub per_user: Option<Vec<f64>>,
-    pub value: f64,
-    /// A 95 % CI of an aggregate value, when one was computed.
-    pub ci: Option<(f64, f64)>,
-}
+pub use crate::metrics::MetricSeries;
 
-impl MetricSeries {
-    pub(crate) fn per_user(name: String, v: Vec<f64>) -> Self {
-        let value = if v.is_empty() {
-            f64::NAN
-        } else {
-            v.iter().sum::<f64>() / v.len() as f64
-        };
-        MetricSeries {
-            name,
-            per_user: Some(v),
-            value,
-            ci: None,
-        }
-    }
-    pub(crate) fn aggregate(name: String, value: f64) -> Self {
-        MetricSeries {
-            name,
-            per_user: None,
-            value,
-            ci: None,
-        }
-    }
-    pub(crate) fn aggregate_ci(name: String, value: f64, ci: (f64, f64)) -> Self {
-        MetricSeries {
-            name,
-            per_user: None,
-            value,
-            ci: Some(ci),
-        }
-    }
+/// The top `k` items of each of `users` by `scorer`, with the user's
+/// training items and `hidden[user]` removed (users in parallel): the
+/// harness's one masked top-k.
+pub fn ranked_lists(
+    scorer: &dyn Scorer,
+    users: &[u32],
+    hidden: &std::collections::HashMap<u32, Vec<u32>>,
+    k: usize,
+) -> Vec<(u32, Vec<u32>)> {
+    let n = scorer.n_items();
+    users
+        .par_iter()
+        .map(|&u| {
+            let mut s = vec![0.0f32; n];
+            scorer.score_all(u, &mut s);
+            for &i in scorer.train().user_items(u) {
+                s[i as usize] = f32::NEG_INFINITY;
+            }
+            for &i in hidden.get(&u).map(Vec::as_slice).unwrap_or(&[]) {
+                s[i as usize] = f32::NEG_INFINITY;
+            }
+            (u, ranking::top_k_indices(&s, k))
+        })
+        .collect()
 }
 
 /// Sorted test items per user (`None` for users without test rows).

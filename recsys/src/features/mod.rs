@@ -1,11 +1,17 @@
 //! Features for CTR models: the schema contract (sparse, dense and sequence
 //! fields with their own embedding sizes), encoders fitted on training rows
-//! only, and the MovieLens CTR task of the documents.
+//! only, the generic feature task of any labelled rows (Criteo, Avazu, any
+//! delimited file), and the MovieLens CTR task of the documents.
 
 mod encoders;
 mod movielens_ctr;
 mod schema;
+mod task;
 
 pub use encoders::{Bucketizer, LabelEncoder, MinMaxScaler, MultiHotEncoder};
 pub use movielens_ctr::{AGE_EDGES, CtrBatch, MovieLensCtr, PairEncoder};
 pub use schema::{DatasetSchema, FieldKind, FieldSchema, Pooling};
+pub use task::{
+    ColumnRule, ColumnSpec, FeatureEncoders, FeatureRows, FeatureSpec, FeatureTask,
+    NumericTransform, Vocabulary,
+};

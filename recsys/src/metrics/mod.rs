@@ -34,3 +34,46 @@ pub mod bootstrap;
 pub mod pointwise;
 pub mod ranking;
 pub mod sampled;
+
+/// One metric: per-user values (for CIs and paired tests), or a single
+/// aggregate value (coverage, global AUC).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricSeries {
+    pub name: String,
+    pub per_user: Option<Vec<f64>>,
+    pub value: f64,
+    /// A 95 % CI of an aggregate value, when one was computed.
+    pub ci: Option<(f64, f64)>,
+}
+
+impl MetricSeries {
+    pub fn per_user(name: String, v: Vec<f64>) -> Self {
+        let value = if v.is_empty() {
+            f64::NAN
+        } else {
+            v.iter().sum::<f64>() / v.len() as f64
+        };
+        MetricSeries {
+            name,
+            per_user: Some(v),
+            value,
+            ci: None,
+        }
+    }
+    pub fn aggregate(name: String, value: f64) -> Self {
+        MetricSeries {
+            name,
+            per_user: None,
+            value,
+            ci: None,
+        }
+    }
+    pub fn aggregate_ci(name: String, value: f64, ci: (f64, f64)) -> Self {
+        MetricSeries {
+            name,
+            per_user: None,
+            value,
+            ci: Some(ci),
+        }
+    }
+}

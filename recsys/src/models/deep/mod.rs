@@ -1,7 +1,9 @@
 //! Deep CTR models on burn (feature `deep`): DeepFM, xDeepFM,
 //! AttentionDeepFM, Wide&Deep and DCN over a [`crate::features::DatasetSchema`],
-//! trained with early stopping on validation NDCG@10, on the CPU (burn-flex)
-//! or a GPU (burn-wgpu, feature `gpu`).
+//! trained on MovieLens CTR pairs ([`CtrParams::fit`]) or on the rows of any
+//! feature task ([`CtrParams::fit_features`]: Criteo, Avazu, any file) with
+//! early stopping on one [`ValidationMetric`], on the CPU (burn-flex) or a
+//! GPU (burn-wgpu, feature `gpu`). Evaluation is `eval`'s.
 //!
 //! ```no_run
 //! # use recsys::prelude::*;
@@ -29,8 +31,10 @@ pub use layers::{
 };
 pub use model::CtrModel;
 pub use net::{Arch, CtrNet, NetConfig};
-pub use stage::CtrScorer;
-pub use train::{CtrEpoch, CtrParams, LrSchedule, OptimizerKind, bce_with_logits};
+pub use stage::{CtrScorer, PairScorer};
+pub use train::{
+    CtrEpoch, CtrParams, LrSchedule, OptimizerKind, ValidationMetric, bce_with_logits,
+};
 
 macro_rules! arch_type {
     ($(#[$doc:meta])* $name:ident => $arch:expr) => {

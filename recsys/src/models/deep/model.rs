@@ -1,7 +1,8 @@
-//! A fitted CTR network: scoring, sampled and full-ranking evaluation,
-//! save/load, and its training history.
+//! A fitted CTR network: scoring of `(user, item)` pairs or of encoded
+//! feature rows, save/load with its inputs' encoders, and its training
+//! history. Evaluation is [`crate::eval`]'s (`CtrModel::evaluate*` live
+//! there).
 
-use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 
@@ -9,27 +10,64 @@ use burn::module::Module;
 
 use super::device::{Compute, ResolvedDevice};
 use super::net::CtrNet;
-use super::train::{CtrEpoch, CtrParams, score_candidates, score_pairs};
-use crate::data::Interactions;
+use super::train::{
+    CtrEpoch, CtrParams, ValidationMetric, score_candidates, score_pairs, score_rows,
+};
+use crate::data::{Interactions, RawFrame};
 use crate::display::{evcxr_emit, html_table, text_table};
-use crate::eval::{MetricSeries, full_ranking_metrics, sampled_metrics};
-use crate::features::{MovieLensCtr, PairEncoder};
-use crate::models::Scorer;
+use crate::features::{DatasetSchema, FeatureEncoders, FeatureRows, MovieLensCtr, PairEncoder};
 use crate::models::training::{EpochLog, LearningCurve};
-use crate::report::Report;
 use crate::split::Candidates;
 use crate::{Error, Result};
 
-/// A trained CTR network with the feature tables it scores with.
+/// What a network reads: `(user, item)` pairs through per-user and
+/// per-item feature tables (MovieLens CTR), or feature rows encoded by
+/// fitted encoders (any feature task).
+#[derive(Debug, Clone)]
+pub(crate) enum CtrInputs {
+    Pairs {
+        encoder: PairEncoder,
+        train: Interactions,
+    },
+    Rows {
+        encoders: FeatureEncoders,
+    },
+}
+
+impl CtrInputs {
+    fn schema(&self) -> &DatasetSchema {
+        match self {
+            CtrInputs::Pairs { encoder, .. } => &encoder.schema,
+            CtrInputs::Rows { encoders } => &encoders.schema,
+        }
+    }
+
+    /// Writes the fitted encoders (`encoders.json`) of a row model into
+    /// `dir`; pair models rebuild their tables from the task.
+    pub(crate) fn save(&self, dir: &Path) -> Result<()> {
+        if let CtrInputs::Rows { encoders } = self {
+            let json = serde_json::to_string(encoders)
+                .map_err(|e| Error::Config(format!("encoders: {e}")))?;
+            crate::io::write_atomic(&dir.join(ENCODERS), json.as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+/// The fitted encoders saved beside a row model's weights.
+const ENCODERS: &str = "encoders.json";
+
+/// A trained CTR network with the feature tables or encoders it scores with.
 #[derive(Debug)]
 pub struct CtrModel {
-    net: CtrNet,
+    pub(super) net: CtrNet,
     pub params: CtrParams,
-    encoder: PairEncoder,
-    train: Interactions,
+    pub(super) inputs: CtrInputs,
+    /// What early stopping maximised.
+    pub validation: ValidationMetric,
     /// One record per epoch trained.
     pub epochs: Vec<CtrEpoch>,
-    /// The epoch whose weights the model holds (best validation NDCG@10).
+    /// The epoch whose weights the model holds (best validation value).
     pub best_epoch: usize,
     pub stopped_early: bool,
     pub n_params: usize,
@@ -41,8 +79,8 @@ impl CtrModel {
     pub(crate) fn new(
         net: CtrNet,
         params: CtrParams,
-        encoder: PairEncoder,
-        train: Interactions,
+        inputs: CtrInputs,
+        validation: ValidationMetric,
         epochs: Vec<CtrEpoch>,
         best_epoch: usize,
         stopped_early: bool,
@@ -52,8 +90,8 @@ impl CtrModel {
         CtrModel {
             net,
             params,
-            encoder,
-            train,
+            inputs,
+            validation,
             epochs,
             best_epoch,
             stopped_early,
@@ -67,6 +105,10 @@ impl CtrModel {
         self.params.net.arch.name()
     }
 
+    pub(super) fn device_handle(&self) -> &ResolvedDevice {
+        &self.device
+    }
+
     /// The device the model runs on, in words.
     pub fn device(&self) -> &str {
         &self.device.description
@@ -76,15 +118,15 @@ impl CtrModel {
     /// on the CPU), with its training history.
     pub fn to(&self, compute: Compute) -> Result<CtrModel> {
         let dev = compute.resolve()?;
-        let net = transfer(&self.net, &self.encoder.schema, &self.params.net, &dev)?;
+        let net = transfer(&self.net, self.inputs.schema(), &self.params.net, &dev)?;
         Ok(CtrModel {
             net,
             params: CtrParams {
                 compute,
                 ..self.params.clone()
             },
-            encoder: self.encoder.clone(),
-            train: self.train.clone(),
+            inputs: self.inputs.clone(),
+            validation: self.validation,
             epochs: self.epochs.clone(),
             best_epoch: self.best_epoch,
             stopped_early: self.stopped_early,
@@ -93,167 +135,88 @@ impl CtrModel {
         })
     }
 
+    /// The schema of the fields the network reads.
+    pub fn schema(&self) -> &DatasetSchema {
+        self.inputs.schema()
+    }
+
+    /// The fitted encoders of a model trained on a feature task.
+    pub fn encoders(&self) -> Option<&FeatureEncoders> {
+        match &self.inputs {
+            CtrInputs::Rows { encoders } => Some(encoders),
+            CtrInputs::Pairs { .. } => None,
+        }
+    }
+
+    /// The pair tables and training interactions of a MovieLens CTR model.
+    pub(crate) fn pairs(&self) -> Result<(&PairEncoder, &Interactions)> {
+        match &self.inputs {
+            CtrInputs::Pairs { encoder, train } => Ok((encoder, train)),
+            CtrInputs::Rows { .. } => Err(Error::Config(format!(
+                "this {} was trained on feature rows: score rows (predict_rows), not (user, item) pairs",
+                self.name()
+            ))),
+        }
+    }
+
     /// Click probabilities of `(user, item)` pairs (dense indices of the
-    /// task's universe).
-    pub fn predict(&self, users: &[u32], items: &[u32]) -> Vec<f32> {
-        score_pairs(
+    /// task's universe); an error for a model trained on feature rows.
+    pub fn predict(&self, users: &[u32], items: &[u32]) -> Result<Vec<f32>> {
+        let (encoder, _) = self.pairs()?;
+        Ok(score_pairs(
             &self.net,
-            &self.encoder,
+            encoder,
             users,
             items,
             self.params.eval_batch,
             &self.device.device,
-        )
+        ))
     }
 
     /// Probabilities of every row of `cands`, in [`Candidates::iter`] order.
-    pub fn predict_candidates(&self, cands: &Candidates) -> Vec<f32> {
-        score_candidates(
+    pub fn predict_candidates(&self, cands: &Candidates) -> Result<Vec<f32>> {
+        let (encoder, _) = self.pairs()?;
+        Ok(score_candidates(
             &self.net,
-            &self.encoder,
+            encoder,
             cands,
             self.params.eval_batch,
             &self.device.device,
-        )
-    }
-
-    /// The sampled protocol on `cands` (1 positive + N negatives per user):
-    /// HR/NDCG@5/10/20, MRR and user AUC with 95 % CIs over users, global
-    /// AUC and LogLoss over rows.
-    pub fn evaluate(&self, cands: &Candidates) -> Result<Report> {
-        let t = std::time::Instant::now();
-        let scores = self.predict_candidates(cands);
-        let seconds = t.elapsed().as_secs_f64();
-        let scorer = CandidateScores::new(cands, scores, &self.train);
-        let (users, series) = sampled_metrics(&scorer, cands, &[5, 10, 20]);
-        Ok(self.report(
-            users,
-            series,
-            format!(
-                "sampled: 1 positive + {} negatives per user",
-                negatives_of(cands)
-            ),
-            seconds,
         ))
     }
 
-    /// Full ranking: every item except the user's training positives and
-    /// the items in `exclude` (e.g. the validation positive) is ranked; the
-    /// positives of `cands` are the relevant items. HR/NDCG/… @5/10/20.
-    pub fn evaluate_full(
-        &self,
-        cands: &Candidates,
-        exclude: Option<&Candidates>,
-    ) -> Result<Report> {
-        let t = std::time::Instant::now();
-        let n_items = self.encoder.n_items();
-        let mut relevant: Vec<Option<Vec<u32>>> = vec![None; self.train.n_users()];
-        for (u, items, labels) in cands.iter() {
-            let pos: Vec<u32> = items
-                .iter()
-                .zip(labels)
-                .filter(|(_, l)| **l)
-                .map(|(i, _)| *i)
-                .collect();
-            if !pos.is_empty() {
-                relevant[u as usize] = Some(pos);
-            }
+    /// Click probabilities of encoded rows, in row order; the rows' schema
+    /// must be the model's (same encoders).
+    pub fn predict_rows(&self, rows: &FeatureRows) -> Result<Vec<f32>> {
+        let encoders = self.encoders().ok_or_else(|| {
+            Error::Config(format!(
+                "this {} scores (user, item) pairs of MovieLens CTR, not feature rows",
+                self.name()
+            ))
+        })?;
+        let (s, d, _) = encoders.schema.counts();
+        let n = rows.len().max(1);
+        if rows.rows.sparse.len() / n != s || rows.rows.dense.len() / n != d {
+            return Err(Error::Config(format!(
+                "{}: the rows were not encoded by this model's encoders (encode them with model.encode)",
+                rows.source.display()
+            )));
         }
-        let mut hidden: HashMap<u32, Vec<u32>> = HashMap::new();
-        if let Some(ex) = exclude {
-            for (u, items, labels) in ex.iter() {
-                hidden.entry(u).or_default().extend(
-                    items
-                        .iter()
-                        .zip(labels)
-                        .filter(|(_, l)| **l)
-                        .map(|(i, _)| *i),
-                );
-            }
-        }
-        let users: Vec<u32> = (0..relevant.len() as u32)
-            .filter(|&u| relevant[u as usize].is_some())
-            .collect();
-        let all_items: Vec<u32> = (0..n_items as u32).collect();
-        let mut lists = Vec::with_capacity(users.len());
-        // Users in blocks: one forward pass per block of users × all items.
-        let block = (self.params.eval_batch / n_items.max(1)).max(1);
-        for chunk in users.chunks(block) {
-            let us: Vec<u32> = chunk
-                .iter()
-                .flat_map(|&u| std::iter::repeat_n(u, n_items))
-                .collect();
-            let is: Vec<u32> = chunk
-                .iter()
-                .flat_map(|_| all_items.iter().copied())
-                .collect();
-            let scores = self.predict(&us, &is);
-            for (k, &u) in chunk.iter().enumerate() {
-                let mut s = scores[k * n_items..(k + 1) * n_items].to_vec();
-                for &i in self.train.user_items(u) {
-                    s[i as usize] = f32::NEG_INFINITY;
-                }
-                for &i in hidden.get(&u).map(Vec::as_slice).unwrap_or(&[]) {
-                    s[i as usize] = f32::NEG_INFINITY;
-                }
-                lists.push((u, crate::metrics::ranking::top_k_indices(&s, 20)));
-            }
-        }
-        let seconds = t.elapsed().as_secs_f64();
-        let series = full_ranking_metrics(&lists, &relevant, &self.train, &[5, 10, 20]);
-        Ok(self.report(
-            users,
-            series,
-            "full ranking over all items not among the user's training positives".into(),
-            seconds,
+        Ok(score_rows(
+            &self.net,
+            &encoders.schema,
+            rows,
+            self.params.eval_batch,
+            &self.device.device,
         ))
     }
 
-    fn report(
-        &self,
-        users: Vec<u32>,
-        series: Vec<MetricSeries>,
-        protocol: String,
-        seconds: f64,
-    ) -> Report {
-        let fit: f64 = self
-            .epochs
-            .iter()
-            .map(|e| e.train_seconds + e.eval_seconds)
-            .sum::<f64>()
-            .max(0.0);
-        Report::from_series(
-            self.name().to_string(),
-            self.param_pairs(),
-            "MovieLens CTR".into(),
-            protocol,
-            users
-                .iter()
-                .map(|&u| self.train.users().raw(u).to_string())
-                .collect(),
-            series,
-            Vec::new(),
-            fit,
-            seconds,
-            self.params.seed,
-        )
-    }
-
-    fn param_pairs(&self) -> Vec<(String, String)> {
-        let n = &self.params.net;
-        let mut v = vec![
-            ("fm_dim".to_string(), n.fm_dim.to_string()),
-            ("hidden".to_string(), format!("{:?}", n.hidden)),
-            ("lr".to_string(), self.params.lr.to_string()),
-            ("batch_size".to_string(), self.params.batch_size.to_string()),
-        ];
-        if self.best_epoch > 0 {
-            v.push(("best_epoch".into(), self.best_epoch.to_string()));
-        }
-        if n.dropout > 0.0 {
-            v.push(("dropout".into(), n.dropout.to_string()));
-        }
-        v
+    /// Encodes raw rows with the encoders the model was trained with
+    /// (never refitted).
+    pub fn encode(&self, frame: &RawFrame) -> Result<FeatureRows> {
+        self.encoders()
+            .ok_or_else(|| Error::Config(format!("this {} has no feature encoders", self.name())))?
+            .encode(frame)
     }
 
     /// Mean seconds of one training epoch (sampling + all batches).
@@ -264,7 +227,7 @@ impl CtrModel {
         self.epochs.iter().map(|e| e.train_seconds).sum::<f64>() / self.epochs.len() as f64
     }
 
-    /// The history as a [`LearningCurve`] (loss and validation NDCG@10 per
+    /// The history as a [`LearningCurve`] (loss and validation value per
     /// epoch), for its table and chart.
     pub fn learning_curve(&self) -> LearningCurve {
         LearningCurve {
@@ -275,7 +238,10 @@ impl CtrModel {
                 .map(|e| EpochLog {
                     epoch: e.epoch,
                     loss: Some(e.loss),
-                    val_ndcg: Some(e.val_ndcg10),
+                    val_ndcg: Some(match self.validation {
+                        ValidationMetric::SampledNdcg10 => e.val_ndcg10,
+                        _ => e.val_auc,
+                    }),
                     seconds: e.train_seconds,
                 })
                 .collect(),
@@ -284,11 +250,13 @@ impl CtrModel {
         }
     }
 
-    /// Saves the weights (`model.bpk`, a burn record) and the
-    /// hyper-parameters (`params.json`) into `dir`, each written atomically.
+    /// Saves the weights (`model.bpk`, a burn record), the
+    /// hyper-parameters (`params.json`) and, for a row model, the fitted
+    /// encoders (`encoders.json`) into `dir`, each written atomically.
     pub fn save(&self, dir: impl AsRef<Path>) -> Result<()> {
         let dir = dir.as_ref();
         save_weights(&self.net, dir)?;
+        self.inputs.save(dir)?;
         let json = serde_json::to_string_pretty(&self.params)
             .map_err(|e| Error::Config(format!("params: {e}")))?;
         crate::io::write_atomic(&dir.join("params.json"), json.as_bytes())
@@ -298,7 +266,29 @@ impl CtrModel {
     /// folder, `best/` or `last/`) for `task`, whose schema must be the one
     /// it was trained with.
     pub fn load(dir: impl AsRef<Path>, task: &MovieLensCtr) -> Result<CtrModel> {
+        let inputs = CtrInputs::Pairs {
+            encoder: task.encoder.clone(),
+            train: task.train.clone(),
+        };
+        Self::load_inputs(dir.as_ref(), inputs, ValidationMetric::SampledNdcg10)
+    }
+
+    /// Loads a model trained on a feature task, with the encoders saved
+    /// beside it (`encoders.json`; never refitted).
+    pub fn load_features(dir: impl AsRef<Path>) -> Result<CtrModel> {
         let dir = dir.as_ref();
+        let path = dir.join(ENCODERS);
+        let encoders: FeatureEncoders =
+            serde_json::from_str(&std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?)
+                .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        Self::load_inputs(dir, CtrInputs::Rows { encoders }, ValidationMetric::Auc)
+    }
+
+    fn load_inputs(
+        dir: &Path,
+        inputs: CtrInputs,
+        validation: ValidationMetric,
+    ) -> Result<CtrModel> {
         let params: CtrParams = if dir.join("params.json").is_file() {
             let path = dir.join("params.json");
             serde_json::from_str(&std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?)
@@ -313,15 +303,15 @@ impl CtrModel {
                 .map_err(|e| Error::Config(format!("{}: params: {e}", path.display())))?
         };
         let dev = params.compute.resolve()?;
-        let net = CtrNet::new(&task.schema, &params.net, &dev.device)
+        let net = CtrNet::new(inputs.schema(), &params.net, &dev.device)
             .try_load_file(dir.join("model.bpk"))
             .map_err(|e| Error::Config(format!("{}: {e}", dir.join("model.bpk").display())))?;
         let n_params = net.num_params();
         Ok(CtrModel::new(
             net,
             params,
-            task.encoder.clone(),
-            task.train.clone(),
+            inputs,
+            validation,
             Vec::new(),
             0,
             false,
@@ -332,21 +322,24 @@ impl CtrModel {
 
     /// Summary and per-epoch table as HTML.
     pub fn to_html(&self) -> String {
-        let head: Vec<String> = [
-            "epoch",
-            "lr",
-            "loss",
-            "val AUC",
-            "val HR@10",
-            "val NDCG@10",
-            "train s",
-            "eval s",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let rows = self.epoch_rows();
-        html_table(Some(&self.caption()), &head, &rows)
+        html_table(
+            Some(&self.caption()),
+            &self.epoch_head(),
+            &self.epoch_rows(),
+        )
+    }
+
+    fn epoch_head(&self) -> Vec<String> {
+        let val: &[&str] = match self.validation {
+            ValidationMetric::SampledNdcg10 => &["val AUC", "val HR@10", "val NDCG@10"],
+            _ => &["val AUC", "val LogLoss"],
+        };
+        ["epoch", "lr", "loss"]
+            .iter()
+            .chain(val)
+            .chain(&["train s", "eval s"])
+            .map(|s| s.to_string())
+            .collect()
     }
 
     fn caption(&self) -> String {
@@ -377,12 +370,21 @@ impl CtrModel {
                     ),
                     format!("{:.2e}", e.lr),
                     format!("{:.4}", e.loss),
-                    format!("{:.4}", e.val_auc),
-                    format!("{:.4}", e.val_hr10),
-                    format!("{:.4}", e.val_ndcg10),
+                ]
+                .into_iter()
+                .chain(match self.validation {
+                    ValidationMetric::SampledNdcg10 => vec![
+                        format!("{:.4}", e.val_auc),
+                        format!("{:.4}", e.val_hr10),
+                        format!("{:.4}", e.val_ndcg10),
+                    ],
+                    _ => vec![format!("{:.4}", e.val_auc), format!("{:.4}", e.val_logloss)],
+                })
+                .chain([
                     format!("{:.2}", e.train_seconds),
                     format!("{:.2}", e.eval_seconds),
-                ]
+                ])
+                .collect()
             })
             .collect()
     }
@@ -395,14 +397,8 @@ impl CtrModel {
 
 impl fmt::Display for CtrModel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let head: Vec<String> = [
-            "epoch", "lr", "loss", "AUC", "HR@10", "NDCG@10", "train s", "eval s",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
         writeln!(f, "{}", self.caption())?;
-        write!(f, "{}", text_table(&head, &self.epoch_rows()))
+        write!(f, "{}", text_table(&self.epoch_head(), &self.epoch_rows()))
     }
 }
 
@@ -434,54 +430,4 @@ pub(crate) fn save_weights(net: &CtrNet, dir: &Path) -> Result<()> {
             Error::Config(format!("encoding the weights for {}: {e}", dir.display()))
         })?;
     crate::io::write_atomic(&dir.join("model.bpk"), &bytes)
-}
-
-fn negatives_of(c: &Candidates) -> usize {
-    c.iter()
-        .map(|(_, items, labels)| items.len() - labels.iter().filter(|l| **l).count())
-        .max()
-        .unwrap_or(0)
-}
-
-/// Precomputed scores of candidate rows as a [`Scorer`] for the shared
-/// sampled-metric code.
-pub(crate) struct CandidateScores<'a> {
-    offsets: HashMap<u32, usize>,
-    scores: Vec<f32>,
-    train: &'a Interactions,
-}
-
-impl<'a> CandidateScores<'a> {
-    pub(crate) fn new(cands: &Candidates, scores: Vec<f32>, train: &'a Interactions) -> Self {
-        let mut offsets = HashMap::new();
-        let mut at = 0;
-        for (u, items, _) in cands.iter() {
-            offsets.insert(u, at);
-            at += items.len();
-        }
-        CandidateScores {
-            offsets,
-            scores,
-            train,
-        }
-    }
-}
-
-impl Scorer for CandidateScores<'_> {
-    fn n_items(&self) -> usize {
-        self.train.n_items()
-    }
-    fn train(&self) -> &Interactions {
-        self.train
-    }
-    fn score_all(&self, _user: u32, out: &mut [f32]) {
-        out.fill(f32::NAN);
-    }
-    fn score_items(&self, user: u32, items: &[u32], out: &mut [f32]) {
-        let at = self.offsets[&user];
-        out.copy_from_slice(&self.scores[at..at + items.len()]);
-    }
-    fn outputs_probabilities(&self) -> bool {
-        true
-    }
 }

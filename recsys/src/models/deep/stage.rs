@@ -5,9 +5,11 @@
 use super::model::CtrModel;
 use super::net::Arch;
 use super::train::CtrParams;
+use super::train::score_pairs;
 use super::{AttentionDeepFm, Dcn, DeepFm, WideDeep, XDeepFm};
 use crate::data::Interactions;
 use crate::features::MovieLensCtr;
+use crate::features::PairEncoder;
 use crate::models::{Fit, FitInput, Scorer};
 use crate::{Error, Result};
 
@@ -136,35 +138,63 @@ impl Fit for CtrParams {
             ..
         } = input;
         let task = MovieLensCtr::from_split(side, train, validation, self.seed)?;
-        let model = self.fit(&task)?;
-        Ok(Box::new(CtrScorer {
-            model,
-            train: train.clone(),
-        }))
+        Ok(Box::new(CtrScorer::new(self.fit(&task)?)?))
     }
 }
 
-/// A fitted CTR network as a [`Scorer`]: click probabilities of every
-/// `(user, item)`; `train()` is the data the stage was given.
+/// A fitted MovieLens CTR network as a [`Scorer`]: click probabilities of
+/// every `(user, item)`; `train()` is the data the stage was given.
 #[derive(Debug)]
 pub struct CtrScorer {
     model: CtrModel,
-    train: Interactions,
 }
 
 impl CtrScorer {
+    /// The scorer of a model trained on `(user, item)` pairs; an error for
+    /// a model trained on feature rows.
+    pub fn new(model: CtrModel) -> Result<Self> {
+        model.pairs()?;
+        Ok(CtrScorer { model })
+    }
+
     /// The network with its training history.
     pub fn model(&self) -> &CtrModel {
         &self.model
     }
+
+    fn view(&self) -> PairScorer<'_> {
+        PairScorer::new(&self.model).expect("checked in CtrScorer::new")
+    }
 }
 
-impl Scorer for CtrScorer {
+/// A borrowed [`Scorer`] view of a MovieLens CTR network, so that
+/// [`crate::eval`] measures it with the code every other model goes
+/// through.
+#[derive(Debug, Clone, Copy)]
+pub struct PairScorer<'a> {
+    model: &'a CtrModel,
+    encoder: &'a PairEncoder,
+    train: &'a Interactions,
+}
+
+impl<'a> PairScorer<'a> {
+    /// The view, or an error for a model trained on feature rows.
+    pub fn new(model: &'a CtrModel) -> Result<Self> {
+        let (encoder, train) = model.pairs()?;
+        Ok(PairScorer {
+            model,
+            encoder,
+            train,
+        })
+    }
+}
+
+impl Scorer for PairScorer<'_> {
     fn n_items(&self) -> usize {
-        self.train.n_items()
+        self.encoder.n_items()
     }
     fn train(&self) -> &Interactions {
-        &self.train
+        self.train
     }
     fn score_all(&self, user: u32, out: &mut [f32]) {
         let items: Vec<u32> = (0..out.len() as u32).collect();
@@ -172,7 +202,32 @@ impl Scorer for CtrScorer {
     }
     fn score_items(&self, user: u32, items: &[u32], out: &mut [f32]) {
         let users = vec![user; items.len()];
-        out.copy_from_slice(&self.model.predict(&users, items));
+        out.copy_from_slice(&score_pairs(
+            &self.model.net,
+            self.encoder,
+            &users,
+            items,
+            self.model.params.eval_batch,
+            &self.model.device_handle().device,
+        ));
+    }
+    fn outputs_probabilities(&self) -> bool {
+        true
+    }
+}
+
+impl Scorer for CtrScorer {
+    fn n_items(&self) -> usize {
+        self.view().n_items()
+    }
+    fn train(&self) -> &Interactions {
+        self.model.pairs().expect("checked in CtrScorer::new").1
+    }
+    fn score_all(&self, user: u32, out: &mut [f32]) {
+        self.view().score_all(user, out)
+    }
+    fn score_items(&self, user: u32, items: &[u32], out: &mut [f32]) {
+        self.view().score_items(user, items, out)
     }
     fn outputs_probabilities(&self) -> bool {
         true

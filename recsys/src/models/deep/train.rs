@@ -19,7 +19,7 @@ use super::device::{Compute, ResolvedDevice};
 use super::layers::{DnnInit, InputPlan};
 use super::model::CtrModel;
 use super::net::{Arch, CtrNet, NetConfig};
-use crate::features::MovieLensCtr;
+use crate::features::{CtrBatch, FeatureTask, MovieLensCtr};
 use crate::{Error, Result};
 
 /// The optimiser.
@@ -65,8 +65,9 @@ pub struct CtrParams {
     pub schedule: LrSchedule,
     pub batch_size: usize,
     pub max_epochs: usize,
-    /// Epochs without a better validation NDCG@10 before stopping (0 =
-    /// never stop early).
+    /// Epochs without a better validation value (sampled NDCG@10 on
+    /// MovieLens CTR, AUC on feature rows) before stopping (0 = never stop
+    /// early).
     pub patience: usize,
     /// Clip the gradient norm of every parameter tensor to this value.
     pub grad_clip: Option<f64>,
@@ -214,12 +215,30 @@ impl CtrParams {
         Ok(())
     }
 
-    /// Trains on `task` (validation candidates for early stopping) and
-    /// returns the fitted model with the best validation epoch's weights.
+    /// Trains on `task` (validation candidates for early stopping on
+    /// sampled NDCG@10) and returns the fitted model with the best
+    /// validation epoch's weights.
     pub fn fit(&self, task: &MovieLensCtr) -> Result<CtrModel> {
         self.check()?;
         let dev = self.compute.resolve()?;
-        Trainer::new(self, task, dev).run()
+        Trainer::new(self, TrainData::Pairs(task), dev).run()
+    }
+
+    /// Trains on the rows of a feature task (Criteo, Avazu, any file),
+    /// shuffled every epoch under `seed`, with early stopping on the
+    /// validation rows' AUC (the pointwise protocol) when the task has
+    /// them; the model keeps the best epoch's weights and the task's
+    /// fitted encoders.
+    pub fn fit_features(&self, task: &FeatureTask) -> Result<CtrModel> {
+        self.check()?;
+        if task.train.is_empty() {
+            return Err(Error::InvalidData(format!(
+                "{}: no training rows",
+                task.name
+            )));
+        }
+        let dev = self.compute.resolve()?;
+        Trainer::new(self, TrainData::Rows(task), dev).run()
     }
 
     pub(crate) fn build_optimizer(&self) -> burn::optim::ModuleOptimizer {
@@ -283,8 +302,9 @@ struct TrainState {
     params: CtrParams,
     epochs: Vec<CtrEpoch>,
     best_epoch: usize,
-    #[serde(deserialize_with = "nan_if_null")]
-    best_ndcg: f64,
+    /// The best validation value so far (see [`ValidationMetric`]).
+    #[serde(deserialize_with = "nan_if_null", alias = "best_ndcg")]
+    best_value: f64,
     lr: f64,
     since_best: usize,
     since_lr_change: usize,
@@ -298,16 +318,171 @@ pub fn bce_with_logits(logits: Tensor<2>, labels: Tensor<2>) -> Tensor<1> {
     (pos - logits * labels + soft).mean()
 }
 
+/// What a CTR network trains on.
+#[derive(Clone, Copy)]
+enum TrainData<'a> {
+    /// MovieLens CTR: positives plus negatives re-drawn every epoch.
+    Pairs(&'a MovieLensCtr),
+    /// Fixed labelled rows, shuffled every epoch.
+    Rows(&'a FeatureTask),
+}
+
+/// The validation value early stopping maximises, defined once for the CTR
+/// networks: sampled NDCG@10 (1 positive + the task's negatives per user)
+/// on MovieLens CTR, AUC over the validation rows (the pointwise protocol)
+/// on feature tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ValidationMetric {
+    SampledNdcg10,
+    Auc,
+}
+
+impl ValidationMetric {
+    /// In words, for reports.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ValidationMetric::SampledNdcg10 => "NDCG@10 on the sampled validation candidates",
+            ValidationMetric::Auc => "AUC on the validation rows (pointwise)",
+        }
+    }
+}
+
+/// One epoch's training rows, batched on demand.
+enum EpochRows {
+    Pairs {
+        users: Vec<u32>,
+        items: Vec<u32>,
+        labels: Vec<f32>,
+    },
+    /// Row indices in this epoch's order.
+    Rows(Vec<usize>),
+}
+
+impl EpochRows {
+    fn of(data: TrainData<'_>, epoch: usize, seed: u64) -> EpochRows {
+        match data {
+            TrainData::Pairs(t) => {
+                let (users, items, labels) = t.epoch_rows(epoch);
+                EpochRows::Pairs {
+                    users,
+                    items,
+                    labels,
+                }
+            }
+            TrainData::Rows(t) => {
+                use rand::SeedableRng;
+                use rand::seq::SliceRandom;
+                let mut idx: Vec<usize> = (0..t.train.len()).collect();
+                let mut rng = rand::rngs::StdRng::seed_from_u64(
+                    seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                );
+                idx.shuffle(&mut rng);
+                EpochRows::Rows(idx)
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            EpochRows::Pairs { users, .. } => users.len(),
+            EpochRows::Rows(idx) => idx.len(),
+        }
+    }
+
+    fn batch(&self, data: TrainData<'_>, s: usize, e: usize) -> CtrBatch {
+        match (self, data) {
+            (
+                EpochRows::Pairs {
+                    users,
+                    items,
+                    labels,
+                },
+                TrainData::Pairs(t),
+            ) => t.encoder.encode(&users[s..e], &items[s..e], &labels[s..e]),
+            (EpochRows::Rows(idx), TrainData::Rows(t)) => t.train.gather(&idx[s..e]),
+            _ => unreachable!("epoch rows come from the same data"),
+        }
+    }
+}
+
+impl TrainData<'_> {
+    fn schema(&self) -> &crate::features::DatasetSchema {
+        match self {
+            TrainData::Pairs(t) => &t.schema,
+            TrainData::Rows(t) => t.schema(),
+        }
+    }
+
+    fn metric(&self) -> ValidationMetric {
+        match self {
+            TrainData::Pairs(_) => ValidationMetric::SampledNdcg10,
+            TrainData::Rows(_) => ValidationMetric::Auc,
+        }
+    }
+
+    fn has_validation(&self) -> bool {
+        match self {
+            TrainData::Pairs(t) => !t.val.is_empty(),
+            TrainData::Rows(t) => t.validation.as_ref().is_some_and(|v| !v.is_empty()),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            TrainData::Pairs(t) => format!("{} train positives", t.train.len()),
+            TrainData::Rows(t) => format!("{} train rows ({})", t.train.len(), t.name),
+        }
+    }
+
+    fn inputs(&self) -> super::model::CtrInputs {
+        match self {
+            TrainData::Pairs(t) => super::model::CtrInputs::Pairs {
+                encoder: t.encoder.clone(),
+                train: t.train.clone(),
+            },
+            TrainData::Rows(t) => super::model::CtrInputs::Rows {
+                encoders: t.encoders.clone(),
+            },
+        }
+    }
+
+    /// The validation metrics of `net` (none without validation data).
+    fn validate(&self, net: &CtrNet, batch: usize, device: &Device) -> ValidationMetrics {
+        match self {
+            TrainData::Pairs(t) if !t.val.is_empty() => {
+                let scores = score_candidates(net, &t.encoder, &t.val, batch, device);
+                sampled_validation(&t.val, &scores)
+            }
+            TrainData::Rows(t) => match &t.validation {
+                Some(v) if !v.is_empty() => {
+                    let scores = score_rows(net, t.schema(), v, batch, device);
+                    let labels = v.positives();
+                    ValidationMetrics {
+                        ndcg10: f64::NAN,
+                        hr10: f64::NAN,
+                        auc: crate::metrics::pointwise::auc(&scores, &labels).unwrap_or(f64::NAN),
+                        logloss: crate::metrics::pointwise::log_loss(&scores, &labels),
+                    }
+                }
+                _ => ValidationMetrics::NONE,
+            },
+            _ => ValidationMetrics::NONE,
+        }
+    }
+}
+
 struct Trainer<'a> {
     params: &'a CtrParams,
-    task: &'a MovieLensCtr,
+    task: TrainData<'a>,
     dev: ResolvedDevice,
     /// The autodiff device training runs on.
     ad: Device,
 }
 
 impl<'a> Trainer<'a> {
-    fn new(params: &'a CtrParams, task: &'a MovieLensCtr, dev: ResolvedDevice) -> Self {
+    fn new(params: &'a CtrParams, task: TrainData<'a>, dev: ResolvedDevice) -> Self {
         let ad = dev.device.clone().autodiff();
         Trainer {
             params,
@@ -319,7 +494,7 @@ impl<'a> Trainer<'a> {
 
     fn run(self) -> Result<CtrModel> {
         let p = self.params;
-        let schema = &self.task.schema;
+        let schema = self.task.schema();
         self.ad.seed(p.seed);
         let mut net = CtrNet::new(schema, &p.net, &self.ad);
         let mut optim = p.build_optimizer();
@@ -329,7 +504,7 @@ impl<'a> Trainer<'a> {
             params: p.clone(),
             epochs: Vec::new(),
             best_epoch: 0,
-            best_ndcg: f64::NEG_INFINITY,
+            best_value: f64::NEG_INFINITY,
             lr: p.lr,
             since_best: 0,
             since_lr_change: 0,
@@ -359,11 +534,11 @@ impl<'a> Trainer<'a> {
         }
         if p.verbose && state.epochs.is_empty() {
             println!(
-                "{} · {} parameters · {} · {} train positives, batch {}",
+                "{} · {} parameters · {} · {}, batch {}",
                 p.net.arch.name(),
                 n_params,
                 self.dev,
-                self.task.train.len(),
+                self.task.describe(),
                 p.batch_size
             );
         }
@@ -380,16 +555,13 @@ impl<'a> Trainer<'a> {
                 _ => state.lr,
             };
             let t0 = Instant::now();
-            let (users, items, labels) = self.task.epoch_rows(epoch);
-            let n = users.len();
+            let order = EpochRows::of(self.task, epoch, p.seed);
+            let n = order.len();
             let bar = batch_bar(n.div_ceil(p.batch_size) as u64, epoch, p.verbose);
             let (mut total, mut rows) = (0.0f64, 0usize);
             for s in (0..n).step_by(p.batch_size) {
                 let e = (s + p.batch_size).min(n);
-                let b = self
-                    .task
-                    .encoder
-                    .encode(&users[s..e], &items[s..e], &labels[s..e]);
+                let b = order.batch(self.task, s, e);
                 let value;
                 (net, value) = train_step(net, &mut optim, lr, p.l2_embedding, &plan, &b, &self.ad);
                 let batch_len = b.len as f64;
@@ -406,18 +578,13 @@ impl<'a> Trainer<'a> {
             let t1 = Instant::now();
             // Without validation candidates every epoch counts as the best
             // so far: the model keeps the last epoch's weights.
-            let validated = !self.task.val.is_empty();
-            let m = if validated {
-                let scores = score_candidates(
-                    &net.valid(),
-                    &self.task.encoder,
-                    &self.task.val,
-                    p.eval_batch,
-                    &self.dev.device,
-                );
-                validation_metrics(&self.task.val, scores, &self.task.train)
-            } else {
-                ValidationMetrics::NONE
+            let validated = self.task.has_validation();
+            let m = self
+                .task
+                .validate(&net.valid(), p.eval_batch, &self.dev.device);
+            let value = match self.task.metric() {
+                ValidationMetric::SampledNdcg10 => m.ndcg10,
+                ValidationMetric::Auc => m.auc,
             };
             let eval_seconds = t1.elapsed().as_secs_f64();
             let log = CtrEpoch {
@@ -437,8 +604,18 @@ impl<'a> Trainer<'a> {
                     log.loss
                 )));
             }
-            let improved = !validated || log.val_ndcg10 > state.best_ndcg;
-            if p.verbose && validated {
+            let improved = !validated || value > state.best_value;
+            if p.verbose && validated && self.task.metric() == ValidationMetric::Auc {
+                println!(
+                    "epoch {epoch:>3}  loss {:.4}  val AUC {:.4}  LogLoss {:.4}  train {:.2}s  eval {:.2}s{}",
+                    log.loss,
+                    log.val_auc,
+                    log.val_logloss,
+                    log.train_seconds,
+                    log.eval_seconds,
+                    if improved { "  *" } else { "" }
+                );
+            } else if p.verbose && validated {
                 println!(
                     "epoch {epoch:>3}  loss {:.4}  val AUC {:.4}  HR@10 {:.4}  NDCG@10 {:.4}  train {:.2}s  eval {:.2}s{}",
                     log.loss,
@@ -458,7 +635,7 @@ impl<'a> Trainer<'a> {
             state.epochs.push(log);
             if improved {
                 if validated {
-                    state.best_ndcg = m.ndcg10;
+                    state.best_value = value;
                 }
                 state.best_epoch = epoch;
                 state.since_best = 0;
@@ -480,18 +657,19 @@ impl<'a> Trainer<'a> {
                 }
             }
             if let Some(dir) = &p.checkpoint_dir {
+                let inputs = self.task.inputs();
                 if improved {
-                    save_checkpoint(&dir.join("best"), &net, None, &state)?;
+                    save_checkpoint(&dir.join("best"), &net, None, &state, &inputs)?;
                 }
-                save_checkpoint(&dir.join("last"), &net, Some(&optim), &state)?;
+                save_checkpoint(&dir.join("last"), &net, Some(&optim), &state, &inputs)?;
             }
         }
         let stopped_early = state.epochs.len() < p.max_epochs;
         Ok(CtrModel::new(
             best.valid(),
             p.clone(),
-            self.task.encoder.clone(),
-            self.task.train.clone(),
+            self.task.inputs(),
+            self.task.metric(),
             state.epochs,
             state.best_epoch,
             stopped_early,
@@ -569,9 +747,37 @@ pub(crate) fn score_pairs(
     batch: usize,
     device: &Device,
 ) -> Vec<f32> {
-    let plan = InputPlan::new(&encoder.schema);
+    score_batches(net, &encoder.schema, users.len(), batch, device, &|s, e| {
+        encoder.encode(&users[s..e], &items[s..e], &[])
+    })
+}
+
+/// Probabilities of encoded feature rows, in row order.
+pub(crate) fn score_rows(
+    net: &CtrNet,
+    schema: &crate::features::DatasetSchema,
+    rows: &crate::features::FeatureRows,
+    batch: usize,
+    device: &Device,
+) -> Vec<f32> {
+    score_batches(net, schema, rows.len(), batch, device, &|s, e| {
+        rows.gather(&(s..e).collect::<Vec<_>>())
+    })
+}
+
+/// Probabilities of `n` rows that `rows(s, e)` encodes, `batch` rows per
+/// forward pass.
+fn score_batches(
+    net: &CtrNet,
+    schema: &crate::features::DatasetSchema,
+    n: usize,
+    batch: usize,
+    device: &Device,
+    rows: &(dyn Fn(usize, usize) -> CtrBatch + Sync),
+) -> Vec<f32> {
+    let plan = InputPlan::new(schema);
     let score = |s: usize, e: usize| -> Vec<f32> {
-        let b = encoder.encode(&users[s..e], &items[s..e], &[]);
+        let b = rows(s, e);
         let logits = net.forward(plan.input(&b, device));
         let p = burn::tensor::activation::sigmoid(logits);
         p.into_data()
@@ -579,7 +785,6 @@ pub(crate) fn score_pairs(
             .try_into_vec::<f32>()
             .expect("f32 scores")
     };
-    let n = users.len();
     if *device != Device::flex() {
         let mut out = Vec::with_capacity(n);
         for s in (0..n).step_by(batch.max(1)) {
@@ -620,24 +825,51 @@ impl ValidationMetrics {
     };
 }
 
-fn validation_metrics(
-    cands: &crate::split::Candidates,
-    scores: Vec<f32>,
-    train: &crate::data::Interactions,
-) -> ValidationMetrics {
-    let scorer = super::model::CandidateScores::new(cands, scores, train);
-    let (_, series) = crate::eval::sampled_metrics(&scorer, cands, &[10]);
-    let get = |name: &str| {
-        series
+/// Sampled validation metrics from scores in [`Candidates::iter`] order:
+/// NDCG@10 and HR@10 (each positive ranked against the user's negatives,
+/// ties against it; mean over positives, then over users), global AUC and
+/// LogLoss over all rows, by the definitions in [`crate::metrics`].
+fn sampled_validation(cands: &crate::split::Candidates, scores: &[f32]) -> ValidationMetrics {
+    use crate::metrics::sampled;
+    let (mut ndcg, mut hr, mut users) = (0.0, 0.0, 0usize);
+    let mut labels_all = Vec::with_capacity(scores.len());
+    let mut at = 0;
+    for (_, items, labels) in cands.iter() {
+        let s = &scores[at..at + items.len()];
+        at += items.len();
+        labels_all.extend_from_slice(labels);
+        let neg: Vec<f32> = s
             .iter()
-            .find(|m| m.name == name)
-            .map_or(f64::NAN, |m| m.value)
+            .zip(labels)
+            .filter(|(_, l)| !**l)
+            .map(|(x, _)| *x)
+            .collect();
+        let ranks: Vec<usize> = s
+            .iter()
+            .zip(labels)
+            .filter(|(_, l)| **l)
+            .map(|(&p, _)| sampled::rank_against(p, &neg).rank)
+            .collect();
+        if ranks.is_empty() {
+            continue;
+        }
+        let k = ranks.len() as f64;
+        ndcg += ranks.iter().map(|&r| sampled::ndcg(r, 10)).sum::<f64>() / k;
+        hr += ranks.iter().map(|&r| sampled::hit(r, 10)).sum::<f64>() / k;
+        users += 1;
+    }
+    let per_user = |x: f64| {
+        if users == 0 {
+            f64::NAN
+        } else {
+            x / users as f64
+        }
     };
     ValidationMetrics {
-        ndcg10: get("NDCG@10"),
-        hr10: get("HR@10"),
-        auc: get("AUC"),
-        logloss: get("LogLoss"),
+        ndcg10: per_user(ndcg),
+        hr10: per_user(hr),
+        auc: crate::metrics::pointwise::auc(scores, &labels_all).unwrap_or(f64::NAN),
+        logloss: crate::metrics::pointwise::log_loss(scores, &labels_all),
     }
 }
 
@@ -646,10 +878,12 @@ fn save_checkpoint(
     net: &CtrNet,
     optim: Option<&burn::optim::ModuleOptimizer>,
     state: &TrainState,
+    inputs: &super::model::CtrInputs,
 ) -> Result<()> {
     let fail =
         |what: &str, e: String| Error::Config(format!("saving {what} in {}: {e}", dir.display()));
     super::model::save_weights(net, dir)?;
+    inputs.save(dir)?;
     if let Some(o) = optim {
         let bytes = o
             .into_bytes()

@@ -1,0 +1,776 @@
+//! The generic feature task: labelled rows of any data ([`RawFrame`]: the
+//! Criteo and Avazu formats, or any delimited file with a header) turned
+//! into model rows by encoders fitted on the training rows only, and
+//! described by a [`DatasetSchema`].
+//!
+//! A [`FeatureSpec`] says how every column becomes a field (categorical
+//! vocabulary with a frequency cut, the Criteo winners' log² bucketing,
+//! numbers scaled to [0, 1] with an optional log transform, multi-hot
+//! token lists); [`FeatureEncoders`] are the fitted result, saved with a
+//! model and never refitted at load time.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::movielens_ctr::CtrBatch;
+use super::schema::{DatasetSchema, FieldKind, FieldSchema, Pooling};
+use crate::data::RawFrame;
+use crate::{Error, Result};
+
+/// How one raw column becomes a model field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum ColumnRule {
+    /// Text token → id. Tokens seen at least `min_count` times in the
+    /// training rows get ids `1..=V` by (count descending, token
+    /// ascending), as FuxiCTR's tokenizer orders them; id 0 is everything
+    /// else: rare, unseen, or missing (an empty cell).
+    Categorical { min_count: usize },
+    /// An integer bucketed as FuxiCTR's `convert_to_bucket` (the Criteo
+    /// winners' rule): missing → 0, `x > 2` → `⌊ln(x)²⌋`, else `x`; the
+    /// bucket is then a categorical token with `min_count`.
+    LogBucket { min_count: usize },
+    /// A number as a dense field: `transform`, then min–max scaled with
+    /// the training rows' range and clipped to [0, 1]; missing → 0.
+    Numeric { transform: NumericTransform },
+    /// Tokens joined by `separator` → up to `max_len` ids (vocabulary as
+    /// [`ColumnRule::Categorical`]), pooled by `pooling`.
+    MultiHot {
+        separator: String,
+        max_len: usize,
+        pooling: Pooling,
+        min_count: usize,
+    },
+}
+
+/// A transform of a numeric column before scaling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum NumericTransform {
+    /// The value itself.
+    None,
+    /// `ln(1 + max(x, 0))`, as the DLRM reference preprocesses Criteo.
+    Log1p,
+}
+
+/// One column of a [`FeatureSpec`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnSpec {
+    pub name: String,
+    pub rule: ColumnRule,
+    /// Embedding dimension of the field. Defaults to the spec's `dim`.
+    #[serde(default)]
+    pub dim: Option<usize>,
+}
+
+/// Which columns are the label, the group (for GAUC) and the fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeatureSpec {
+    /// The 0/1 label column.
+    pub label: String,
+    /// Rows with the same value form a group (user, query) for GAUC.
+    #[serde(default)]
+    pub group: Option<String>,
+    pub columns: Vec<ColumnSpec>,
+    /// Embedding dimension of every field without its own. Defaults to 16.
+    #[serde(default = "default_dim")]
+    pub dim: usize,
+}
+
+fn default_dim() -> usize {
+    16
+}
+
+impl FeatureSpec {
+    /// The peer harness's (FuxiCTR / BARS `Criteo_x4`) Criteo processing:
+    /// I1..I13 log² bucketed, C1..C26 as tokens, both with `min_count` 2,
+    /// every field embedded in 16 dimensions.
+    pub fn criteo() -> FeatureSpec {
+        let mut columns: Vec<ColumnSpec> = (1..=crate::data::CRITEO_INTEGER_COLUMNS)
+            .map(|i| ColumnSpec::new(&format!("I{i}"), ColumnRule::LogBucket { min_count: 2 }))
+            .collect();
+        columns.extend(
+            (1..=crate::data::CRITEO_CATEGORICAL_COLUMNS).map(|i| {
+                ColumnSpec::new(&format!("C{i}"), ColumnRule::Categorical { min_count: 2 })
+            }),
+        );
+        FeatureSpec {
+            label: "label".into(),
+            group: None,
+            columns,
+            dim: 16,
+        }
+    }
+
+    /// Criteo as the DLRM reference sees it: I1..I13 dense (`ln(1 + x)`,
+    /// min–max), C1..C26 tokens with `min_count` 2.
+    pub fn criteo_dense() -> FeatureSpec {
+        let mut spec = FeatureSpec::criteo();
+        for c in spec.columns.iter_mut().filter(|c| c.name.starts_with('I')) {
+            c.rule = ColumnRule::Numeric {
+                transform: NumericTransform::Log1p,
+            };
+        }
+        spec
+    }
+
+    /// The peer harness's (BARS `Avazu_x4`) Avazu processing: every column
+    /// of [`RawFrame::read_avazu`] but the label as a token, `min_count` 2.
+    pub fn avazu(frame: &RawFrame) -> FeatureSpec {
+        FeatureSpec {
+            label: "label".into(),
+            group: None,
+            columns: frame
+                .columns
+                .iter()
+                .filter(|c| *c != "label")
+                .map(|c| ColumnSpec::new(c, ColumnRule::Categorical { min_count: 2 }))
+                .collect(),
+            dim: 16,
+        }
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.columns.is_empty() {
+            return Err(Error::Config("feature spec: no columns".into()));
+        }
+        if self.dim == 0 || self.columns.iter().any(|c| c.dim == Some(0)) {
+            return Err(Error::Config("feature spec: dims must be positive".into()));
+        }
+        for (i, c) in self.columns.iter().enumerate() {
+            if self.columns[..i].iter().any(|d| d.name == c.name) || c.name == self.label {
+                return Err(Error::param(
+                    &c.name,
+                    "named twice in the feature spec (or it is the label)",
+                ));
+            }
+            if let ColumnRule::MultiHot {
+                separator, max_len, ..
+            } = &c.rule
+            {
+                if separator.is_empty() || *max_len == 0 {
+                    return Err(Error::param(
+                        &c.name,
+                        "multi-hot needs a separator and max_len ≥ 1",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ColumnSpec {
+    /// A column with the spec's default dimension.
+    pub fn new(name: &str, rule: ColumnRule) -> ColumnSpec {
+        ColumnSpec {
+            name: name.into(),
+            rule,
+            dim: None,
+        }
+    }
+}
+
+/// Tokens with ids `1..=len` (index + 1); 0 = out of vocabulary.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(from = "Vec<String>", into = "Vec<String>")]
+pub struct Vocabulary {
+    tokens: Vec<String>,
+    ids: HashMap<String, u32>,
+}
+
+impl From<Vec<String>> for Vocabulary {
+    fn from(tokens: Vec<String>) -> Self {
+        let ids = tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.clone(), i as u32 + 1))
+            .collect();
+        Vocabulary { tokens, ids }
+    }
+}
+
+impl From<Vocabulary> for Vec<String> {
+    fn from(v: Vocabulary) -> Self {
+        v.tokens
+    }
+}
+
+impl Vocabulary {
+    /// Fits on `tokens` (empty ones are missing and never counted).
+    fn fit<'a>(tokens: impl Iterator<Item = &'a str>, min_count: usize) -> Vocabulary {
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for t in tokens.filter(|t| !t.is_empty()) {
+            *counts.entry(t).or_insert(0) += 1;
+        }
+        let mut kept: Vec<(&str, usize)> = counts
+            .into_iter()
+            .filter(|(_, c)| *c >= min_count.max(1))
+            .collect();
+        kept.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        Vocabulary::from(
+            kept.into_iter()
+                .map(|(t, _)| t.to_string())
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    /// The id of `token` (0 when unknown or empty).
+    pub fn id(&self, token: &str) -> u32 {
+        self.ids.get(token).copied().unwrap_or(0)
+    }
+
+    /// Ids including the out-of-vocabulary 0.
+    pub fn size(&self) -> usize {
+        self.tokens.len() + 1
+    }
+}
+
+/// A fitted column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Fitted {
+    Tokens { vocab: Vocabulary },
+    Buckets { vocab: Vocabulary },
+    Scale { min: f64, max: f64 },
+    MultiHot { vocab: Vocabulary },
+}
+
+/// The FuxiCTR / Criteo-winners bucket of an integer cell.
+fn log_bucket(frame: &RawFrame, r: usize, field: &str, cell: &str) -> Result<String> {
+    if cell.is_empty() {
+        return Ok("0".into());
+    }
+    let x: f64 = cell
+        .parse()
+        .map_err(|_| frame.error(r, field, format!("{cell:?} is not a number")))?;
+    Ok(if x > 2.0 {
+        (x.ln().powi(2)).floor() as i64
+    } else {
+        x as i64
+    }
+    .to_string())
+}
+
+fn number(frame: &RawFrame, r: usize, field: &str, cell: &str, t: NumericTransform) -> Result<f64> {
+    if cell.is_empty() {
+        return Ok(0.0);
+    }
+    let x: f64 = cell
+        .parse()
+        .ok()
+        .filter(|x: &f64| x.is_finite())
+        .ok_or_else(|| frame.error(r, field, format!("{cell:?} is not a finite number")))?;
+    Ok(match t {
+        NumericTransform::None => x,
+        NumericTransform::Log1p => x.max(0.0).ln_1p(),
+    })
+}
+
+/// The encoders of a [`FeatureSpec`] fitted on training rows, and the
+/// schema of the fields they produce.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureEncoders {
+    pub spec: FeatureSpec,
+    pub schema: DatasetSchema,
+    fitted: Vec<Fitted>,
+}
+
+impl FeatureEncoders {
+    /// Fits every column's encoder on `train`.
+    pub fn fit(spec: FeatureSpec, train: &RawFrame) -> Result<FeatureEncoders> {
+        spec.check()?;
+        train.column(&spec.label)?;
+        let mut fitted = Vec::with_capacity(spec.columns.len());
+        let mut fields = Vec::with_capacity(spec.columns.len());
+        for c in &spec.columns {
+            let cells = train.column(&c.name)?;
+            let dim = c.dim.unwrap_or(spec.dim);
+            let f = match &c.rule {
+                ColumnRule::Categorical { min_count } => Fitted::Tokens {
+                    vocab: Vocabulary::fit(cells.iter().map(|s| &**s), *min_count),
+                },
+                ColumnRule::LogBucket { min_count } => {
+                    let b = cells
+                        .iter()
+                        .enumerate()
+                        .map(|(r, s)| log_bucket(train, r, &c.name, s))
+                        .collect::<Result<Vec<_>>>()?;
+                    Fitted::Buckets {
+                        vocab: Vocabulary::fit(b.iter().map(String::as_str), *min_count),
+                    }
+                }
+                ColumnRule::Numeric { transform } => {
+                    let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
+                    for (r, s) in cells.iter().enumerate() {
+                        let x = number(train, r, &c.name, s, *transform)?;
+                        min = min.min(x);
+                        max = max.max(x);
+                    }
+                    Fitted::Scale { min, max }
+                }
+                ColumnRule::MultiHot {
+                    separator,
+                    min_count,
+                    ..
+                } => Fitted::MultiHot {
+                    vocab: Vocabulary::fit(
+                        cells.iter().flat_map(|s| s.split(separator.as_str())),
+                        *min_count,
+                    ),
+                },
+            };
+            fields.push(match (&c.rule, &f) {
+                (ColumnRule::Numeric { .. }, _) => FieldSchema::dense(&c.name, dim),
+                (
+                    ColumnRule::MultiHot {
+                        max_len, pooling, ..
+                    },
+                    Fitted::MultiHot { vocab },
+                ) => {
+                    FieldSchema::sequence(&c.name, *max_len, *pooling, dim).with_vocab(vocab.size())
+                }
+                (_, Fitted::Tokens { vocab } | Fitted::Buckets { vocab }) => {
+                    FieldSchema::sparse(&c.name, dim).with_vocab(vocab.size())
+                }
+                _ => unreachable!("rule and fitted kind agree"),
+            });
+            fitted.push(f);
+        }
+        Ok(FeatureEncoders {
+            spec,
+            schema: DatasetSchema { fields },
+            fitted,
+        })
+    }
+
+    /// Encodes `frame` (which must have the label and every field's
+    /// column) into model rows.
+    pub fn encode(&self, frame: &RawFrame) -> Result<FeatureRows> {
+        let n = frame.len();
+        let (n_sparse, n_dense, _) = self.schema.counts();
+        let seq_width: usize = self
+            .schema
+            .fields
+            .iter()
+            .map(|f| match f.kind {
+                FieldKind::Sequence { max_len, .. } => max_len,
+                _ => 0,
+            })
+            .sum();
+        let mut rows = CtrBatch {
+            sparse: vec![0; n * n_sparse],
+            sequences: vec![0; n * seq_width],
+            dense: vec![0.0; n * n_dense],
+            labels: Vec::with_capacity(n),
+            len: n,
+        };
+        for (r, v) in frame.column(&self.spec.label)?.iter().enumerate() {
+            rows.labels.push(match &**v {
+                "0" => 0.0,
+                "1" => 1.0,
+                other => {
+                    return Err(frame.error(
+                        r,
+                        &self.spec.label,
+                        format!("{other:?} is not a label (0 or 1)"),
+                    ));
+                }
+            });
+        }
+        let (mut s_col, mut d_col, mut q_col) = (0, 0, 0);
+        for ((c, f), field) in self
+            .spec
+            .columns
+            .iter()
+            .zip(&self.fitted)
+            .zip(&self.schema.fields)
+        {
+            let cells = frame.column(&c.name)?;
+            match (f, &c.rule) {
+                (Fitted::Tokens { vocab }, _) => {
+                    for (r, s) in cells.iter().enumerate() {
+                        rows.sparse[r * n_sparse + s_col] = vocab.id(s);
+                    }
+                    s_col += 1;
+                }
+                (Fitted::Buckets { vocab }, _) => {
+                    for (r, s) in cells.iter().enumerate() {
+                        rows.sparse[r * n_sparse + s_col] =
+                            vocab.id(&log_bucket(frame, r, &c.name, s)?);
+                    }
+                    s_col += 1;
+                }
+                (Fitted::Scale { min, max }, ColumnRule::Numeric { transform }) => {
+                    let span = max - min;
+                    for (r, s) in cells.iter().enumerate() {
+                        let x = number(frame, r, &c.name, s, *transform)?;
+                        let v = if span > 0.0 { (x - min) / span } else { 0.0 };
+                        rows.dense[r * n_dense + d_col] = v.clamp(0.0, 1.0) as f32;
+                    }
+                    d_col += 1;
+                }
+                (Fitted::MultiHot { vocab }, ColumnRule::MultiHot { separator, .. }) => {
+                    let FieldKind::Sequence { max_len, .. } = field.kind else {
+                        unreachable!("multi-hot fields are sequences")
+                    };
+                    for (r, s) in cells.iter().enumerate() {
+                        let base = r * seq_width + q_col;
+                        let ids = s
+                            .split(separator.as_str())
+                            .map(|t| vocab.id(t))
+                            .filter(|&i| i > 0);
+                        for (k, id) in ids.take(max_len).enumerate() {
+                            rows.sequences[base + k] = id;
+                        }
+                    }
+                    q_col += max_len;
+                }
+                _ => unreachable!("fitted kinds follow their rules"),
+            }
+        }
+        let groups = match &self.spec.group {
+            Some(g) => {
+                let mut ids: HashMap<&str, u32> = HashMap::new();
+                Some(
+                    frame
+                        .column(g)?
+                        .iter()
+                        .map(|v| {
+                            let next = ids.len() as u32;
+                            *ids.entry(&**v).or_insert(next)
+                        })
+                        .collect(),
+                )
+            }
+            None => None,
+        };
+        Ok(FeatureRows {
+            rows,
+            groups,
+            source: frame.source.clone(),
+        })
+    }
+
+    /// An error naming the first field where `other` differs (a model
+    /// loaded against data with another schema).
+    pub fn check_same(&self, other: &DatasetSchema) -> Result<()> {
+        check_schema(&self.schema, other)
+    }
+}
+
+/// An error naming the first field where `found` differs from `expected`.
+pub(crate) fn check_schema(expected: &DatasetSchema, found: &DatasetSchema) -> Result<()> {
+    for (a, b) in expected.fields.iter().zip(&found.fields) {
+        if a != b {
+            return Err(Error::param(
+                &a.name,
+                format!(
+                    "the data's field is {:?} ({:?}, vocabulary {}) but the model was trained with {:?} ({:?}, vocabulary {})",
+                    b.name, b.kind, b.vocab, a.name, a.kind, a.vocab
+                ),
+            ));
+        }
+    }
+    if expected.fields.len() != found.fields.len() {
+        return Err(Error::Config(format!(
+            "the data has {} fields but the model was trained with {}",
+            found.fields.len(),
+            expected.fields.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Encoded labelled rows: `rows` in the [`CtrBatch`] layout, the group of
+/// every row (GAUC) when the spec names one, and the file they came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureRows {
+    pub rows: CtrBatch,
+    pub groups: Option<Vec<u32>>,
+    pub source: PathBuf,
+}
+
+impl FeatureRows {
+    /// Rows.
+    pub fn len(&self) -> usize {
+        self.rows.len
+    }
+
+    /// True without rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.len == 0
+    }
+
+    /// Labels as booleans (1 = positive).
+    pub fn positives(&self) -> Vec<bool> {
+        self.rows.labels.iter().map(|&l| l > 0.5).collect()
+    }
+
+    /// The rows `idx` as one batch.
+    pub fn gather(&self, idx: &[usize]) -> CtrBatch {
+        let b = &self.rows;
+        let n = b.len.max(1);
+        let (ws, wq, wd) = (b.sparse.len() / n, b.sequences.len() / n, b.dense.len() / n);
+        let mut out = CtrBatch {
+            sparse: Vec::with_capacity(idx.len() * ws),
+            sequences: Vec::with_capacity(idx.len() * wq),
+            dense: Vec::with_capacity(idx.len() * wd),
+            labels: Vec::with_capacity(idx.len()),
+            len: idx.len(),
+        };
+        for &r in idx {
+            out.sparse
+                .extend_from_slice(&b.sparse[r * ws..(r + 1) * ws]);
+            out.sequences
+                .extend_from_slice(&b.sequences[r * wq..(r + 1) * wq]);
+            out.dense.extend_from_slice(&b.dense[r * wd..(r + 1) * wd]);
+            out.labels.push(b.labels[r]);
+        }
+        out
+    }
+}
+
+/// A feature task: fitted encoders and the encoded train / validation /
+/// test rows.
+#[derive(Debug, Clone)]
+pub struct FeatureTask {
+    /// Human-readable name (`Criteo`, `Avazu`, the file's name).
+    pub name: String,
+    pub encoders: FeatureEncoders,
+    pub train: FeatureRows,
+    pub validation: Option<FeatureRows>,
+    pub test: FeatureRows,
+}
+
+impl FeatureTask {
+    /// Fits `spec`'s encoders on `train` and encodes all three parts.
+    pub fn new(
+        name: &str,
+        spec: FeatureSpec,
+        train: &RawFrame,
+        validation: Option<&RawFrame>,
+        test: &RawFrame,
+    ) -> Result<FeatureTask> {
+        let encoders = FeatureEncoders::fit(spec, train)?;
+        Ok(FeatureTask {
+            name: name.into(),
+            train: encoders.encode(train)?,
+            validation: validation.map(|v| encoders.encode(v)).transpose()?,
+            test: encoders.encode(test)?,
+            encoders,
+        })
+    }
+
+    /// Criteo split files `train.txt`, `val.txt`, `test.txt` in `dir`
+    /// (e.g. the peer harness's `splits/ctr/criteo`), processed by
+    /// [`FeatureSpec::criteo`].
+    pub fn criteo_dir(dir: impl AsRef<Path>) -> Result<FeatureTask> {
+        let d = dir.as_ref();
+        let read = |f: &str| RawFrame::read_criteo(d.join(f));
+        FeatureTask::new(
+            "Criteo",
+            FeatureSpec::criteo(),
+            &read("train.txt")?,
+            Some(&read("val.txt")?),
+            &read("test.txt")?,
+        )
+    }
+
+    /// Avazu split files `train.csv`, `val.csv`, `test.csv` in `dir`,
+    /// processed by [`FeatureSpec::avazu`].
+    pub fn avazu_dir(dir: impl AsRef<Path>) -> Result<FeatureTask> {
+        let d = dir.as_ref();
+        let read = |f: &str| RawFrame::read_avazu(d.join(f));
+        let train = read("train.csv")?;
+        FeatureTask::new(
+            "Avazu",
+            FeatureSpec::avazu(&train),
+            &train,
+            Some(&read("val.csv")?),
+            &read("test.csv")?,
+        )
+    }
+
+    /// The schema of the encoded fields.
+    pub fn schema(&self) -> &DatasetSchema {
+        &self.encoders.schema
+    }
+
+    /// The task with every field embedded in `dim` dimensions.
+    pub fn uniform_dims(mut self, dim: usize) -> FeatureTask {
+        self.encoders.spec.dim = dim;
+        for c in &mut self.encoders.spec.columns {
+            c.dim = None;
+        }
+        for f in &mut self.encoders.schema.fields {
+            f.dim = dim;
+        }
+        self
+    }
+}
+
+impl std::fmt::Display for FeatureTask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pos = |r: &FeatureRows| r.rows.labels.iter().filter(|&&l| l > 0.5).count();
+        writeln!(
+            f,
+            "{}: {} fields; train {} rows ({} positive), validation {} rows, test {} rows ({} positive)",
+            self.name,
+            self.encoders.schema.fields.len(),
+            self.train.len(),
+            pos(&self.train),
+            self.validation.as_ref().map_or(0, FeatureRows::len),
+            self.test.len(),
+            pos(&self.test)
+        )?;
+        write!(f, "{}", self.encoders.schema)
+    }
+}
+
+impl FeatureTask {
+    /// Shows the summary and schema in a notebook.
+    pub fn evcxr_display(&self) {
+        crate::display::evcxr_emit(
+            "text/html",
+            &format!(
+                "<p>{}</p>{}",
+                crate::display::escape(&self.to_string().lines().next().unwrap_or_default()),
+                self.encoders.schema.to_html()
+            ),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Separator;
+
+    fn frame(text: &str) -> RawFrame {
+        let dir = std::env::temp_dir().join(format!("recsys-task-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(format!(
+            "{:x}.tsv",
+            text.len() * 31 + text.bytes().map(usize::from).sum::<usize>()
+        ));
+        std::fs::write(&p, text).unwrap();
+        RawFrame::read_delimited(&p, Separator::Tab).unwrap()
+    }
+
+    #[test]
+    fn vocabulary_is_ordered_by_count_then_token_with_a_frequency_cut() {
+        let v = Vocabulary::fit(["b", "a", "c", "b", "a", "d", "", "", ""].into_iter(), 1);
+        assert_eq!((v.id("a"), v.id("b"), v.id("c"), v.id("d")), (1, 2, 3, 4));
+        assert_eq!(v.id(""), 0);
+        let v = Vocabulary::fit(["b", "a", "c", "b", "a"].into_iter(), 2);
+        assert_eq!((v.id("a"), v.id("b"), v.id("c"), v.size()), (1, 2, 0, 3));
+        let json = serde_json::to_string(&v).unwrap();
+        assert_eq!(json, r#"["a","b"]"#);
+        assert_eq!(serde_json::from_str::<Vocabulary>(&json).unwrap(), v);
+    }
+
+    #[test]
+    fn log_buckets_follow_fuxictr() {
+        let f = frame("label\tx\n0\t\n0\t-1\n1\t2\n1\t3\n0\t100\n");
+        let b: Vec<String> = (0..5)
+            .map(|r| log_bucket(&f, r, "x", &f.column("x").unwrap()[r]).unwrap())
+            .collect();
+        // ln(3)² = 1.207, ln(100)² = 21.2.
+        assert_eq!(b, ["0", "-1", "2", "1", "21"]);
+    }
+
+    #[test]
+    fn encodes_every_kind_fitted_on_train_only() {
+        let spec = FeatureSpec {
+            label: "y".into(),
+            group: Some("u".into()),
+            columns: vec![
+                ColumnSpec::new("u", ColumnRule::Categorical { min_count: 1 }),
+                ColumnSpec::new(
+                    "x",
+                    ColumnRule::Numeric {
+                        transform: NumericTransform::None,
+                    },
+                ),
+                ColumnSpec::new(
+                    "g",
+                    ColumnRule::MultiHot {
+                        separator: "|".into(),
+                        max_len: 2,
+                        pooling: Pooling::Mean,
+                        min_count: 1,
+                    },
+                ),
+            ],
+            dim: 4,
+        };
+        let train = frame("y\tu\tx\tg\n1\ta\t2\tp|q|r\n0\tb\t4\tq\n1\ta\t6\t\n");
+        let test = frame("y\tu\tx\tg\n0\tz\t8\tr|z|p\n");
+        let enc = FeatureEncoders::fit(spec, &train).unwrap();
+        let (s, d, q) = enc.schema.counts();
+        assert_eq!((s, d, q), (1, 1, 1));
+        assert_eq!(enc.schema.field("u").unwrap().vocab, 3);
+        let tr = enc.encode(&train).unwrap();
+        assert_eq!(tr.rows.sparse, [1, 2, 1]);
+        assert_eq!(tr.rows.dense, [0.0, 0.5, 1.0]);
+        assert_eq!(tr.rows.sequences, [2, 1, 1, 0, 0, 0]);
+        assert_eq!(tr.groups.as_deref(), Some(&[0, 1, 0][..]));
+        let te = enc.encode(&test).unwrap();
+        // Unseen user → 0; 8 is above the train range → clipped to 1; the
+        // unknown token is skipped, not padded in the middle.
+        assert_eq!(te.rows.sparse, [0]);
+        assert_eq!(te.rows.dense, [1.0]);
+        assert_eq!(te.rows.sequences, [3, 2]);
+        assert_eq!(te.rows.labels, [0.0]);
+        let back: FeatureEncoders =
+            serde_json::from_str(&serde_json::to_string(&enc).unwrap()).unwrap();
+        assert_eq!(back.encode(&test).unwrap(), te);
+    }
+
+    #[test]
+    fn bad_cells_and_missing_columns_name_file_line_and_field() {
+        let spec = FeatureSpec {
+            label: "y".into(),
+            group: None,
+            columns: vec![ColumnSpec::new(
+                "x",
+                ColumnRule::Numeric {
+                    transform: NumericTransform::Log1p,
+                },
+            )],
+            dim: 4,
+        };
+        let e = FeatureEncoders::fit(spec.clone(), &frame("y\tx\n1\t1\n0\tabc\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(".tsv:3:") && e.contains("`x`"), "{e}");
+        let enc = FeatureEncoders::fit(spec, &frame("y\tx\n1\t1\n0\t2\n")).unwrap();
+        let e = enc.encode(&frame("y\tz\n1\t1\n")).unwrap_err().to_string();
+        assert!(e.contains("no column \"x\""), "{e}");
+        let e = enc
+            .encode(&frame("y\tx\nyes\t1\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(".tsv:2:") && e.contains("not a label"), "{e}");
+    }
+
+    #[test]
+    fn a_different_schema_is_an_error_naming_the_field() {
+        let a = DatasetSchema {
+            fields: vec![FieldSchema::sparse("C1", 16).with_vocab(10)],
+        };
+        let b = DatasetSchema {
+            fields: vec![FieldSchema::sparse("C1", 16).with_vocab(12)],
+        };
+        let e = check_schema(&a, &b).unwrap_err().to_string();
+        assert!(e.contains("C1") && e.contains("12"), "{e}");
+        assert!(check_schema(&a, &a).is_ok());
+    }
+}

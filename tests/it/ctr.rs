@@ -1,0 +1,133 @@
+//! Feature tasks from CTR files (Criteo, Avazu) on the peer harness's split
+//! files, and DeepFM trained on Criteo from a `recsys train` config under
+//! the pointwise protocol.
+
+use std::path::PathBuf;
+
+use recsys::prelude::*;
+
+use crate::{env_dir, temp_dir};
+
+fn ctr_splits() -> Option<PathBuf> {
+    env_dir("RECSYS_PEERS_DIR").map(|p| p.join("splits/ctr"))
+}
+
+/// The peers' per-field cardinalities (incl. OOV) of `protocol`.
+fn peer_cardinalities(protocol: &str) -> Vec<(String, usize)> {
+    let peers = env_dir("RECSYS_PEERS_DIR").unwrap();
+    let path = peers.join(format!("ctr/results/{protocol}_threads1.json"));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    v["field_cardinalities_incl_oov"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, n)| (k.clone(), n.as_u64().unwrap() as usize))
+        .collect()
+}
+
+fn check_cardinalities(task: &FeatureTask, protocol: &str) {
+    let peers = peer_cardinalities(protocol);
+    assert_eq!(
+        task.schema().fields.len(),
+        peers.len(),
+        "{protocol}: fields"
+    );
+    for (name, n) in &peers {
+        let f = task
+            .schema()
+            .field(name)
+            .unwrap_or_else(|| panic!("{protocol}: no field {name}"));
+        assert_eq!(f.vocab, *n, "{protocol}: {name}");
+    }
+}
+
+#[test]
+fn criteo_split_files_encode_with_the_peers_vocabularies() {
+    let Some(dir) = ctr_splits() else { return };
+    let task = FeatureTask::criteo_dir(dir.join("criteo")).unwrap();
+    assert_eq!(
+        (
+            task.train.len(),
+            task.validation.as_ref().unwrap().len(),
+            task.test.len()
+        ),
+        (8_000, 1_000, 1_000)
+    );
+    check_cardinalities(&task, "criteo");
+    let total: usize = task.schema().fields.iter().map(|f| f.vocab).sum();
+    assert_eq!(total, 11_422, "the peers' one-hot width");
+    let positives = task.test.positives().iter().filter(|&&p| p).count();
+    assert_eq!(positives, 224);
+}
+
+#[test]
+fn avazu_split_files_encode_with_the_peers_vocabularies() {
+    let Some(dir) = ctr_splits() else { return };
+    let task = FeatureTask::avazu_dir(dir.join("avazu")).unwrap();
+    assert_eq!((task.train.len(), task.test.len()), (7_199, 901));
+    check_cardinalities(&task, "avazu");
+}
+
+#[test]
+fn the_criteo_and_avazu_samples_load_whole() {
+    let Some(data) = crate::data_dir() else {
+        return;
+    };
+    let criteo = RawFrame::read_criteo(data.join("criteo-kaggle-sample/sample.train")).unwrap();
+    assert_eq!(criteo.len(), 10_000);
+    let labels = criteo.column("label").unwrap();
+    assert_eq!(labels.iter().filter(|l| &***l == "1").count(), 2_182);
+    let avazu = RawFrame::read_avazu(data.join("avazu-sample/train")).unwrap();
+    assert_eq!(avazu.len(), 8_999);
+    assert_eq!(avazu.columns.len(), 1 + 24);
+    let [train, val, test] = criteo.split_random(0.1, 0.1, 42).unwrap();
+    assert_eq!((train.len(), val.len(), test.len()), (8_000, 1_000, 1_000));
+}
+
+#[test]
+fn deepfm_trains_on_criteo_from_a_train_config_and_reloads_without_refitting() {
+    let Some(dir) = ctr_splits() else { return };
+    let out = temp_dir("deepfm-criteo");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let sets = [
+        format!(
+            "data.split_dir={:?}",
+            dir.join("criteo").display().to_string()
+        ),
+        format!("output.dir={:?}", out.display().to_string()),
+        "model.max_epochs=2".to_string(),
+        "model.compute=cpu".to_string(),
+        "model.verbose=false".to_string(),
+    ];
+    let cfg = recsys::cli::TrainConfig::load_with(&root.join("configs/deepfm_criteo.toml"), &sets)
+        .unwrap();
+    let report = cfg.run().unwrap();
+    assert!(
+        report.protocol.starts_with("pointwise"),
+        "{}",
+        report.protocol
+    );
+    let auc = report.metric("AUC").unwrap();
+    let ll = report.metric("LogLoss").unwrap();
+    assert!(auc.mean > 0.65, "test AUC {}", auc.mean);
+    assert!(auc.ci_low < auc.mean && auc.mean < auc.ci_high, "{auc:?}");
+    assert!(ll.ci_low < ll.mean && ll.mean < ll.ci_high, "{ll:?}");
+    assert!(
+        report.params.iter().any(|(k, _)| k == "validation"),
+        "{:?}",
+        report.params
+    );
+    assert!(out.join("model/encoders.json").is_file());
+    let again = recsys::cli::evaluate_checkpoint(&out, false).unwrap();
+    assert_eq!(
+        again[0].get("AUC"),
+        report.get("AUC"),
+        "the saved encoders, not refitted"
+    );
+    assert_eq!(again[0].get("LogLoss"), report.get("LogLoss"));
+    assert!(
+        recsys::cli::evaluate_checkpoint(&out, true).is_err(),
+        "no full ranking of rows"
+    );
+}
