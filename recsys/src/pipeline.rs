@@ -476,7 +476,9 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Loads, splits, fits every stage, scores and computes the metrics.
+    /// Loads, splits, fits every stage, scores and computes the metrics, in
+    /// named steps: [`Pipeline::validate`] the plan → prepare the data →
+    /// fit the stages → score under the protocol → build the report.
     pub fn evaluate(mut self) -> Result<Report> {
         self.validate()?;
         let (recall_pool, rank_pool) = (self.recall_pool, self.rank_pool);
@@ -486,145 +488,157 @@ impl Pipeline {
         if let Some(r) = self.rank.as_mut() {
             r.1 = rank_pool;
         }
-        let (recall_model, recall_pool) = self
+        let prepared = self.prepare()?;
+        let fitted = self.fit_stages(&prepared)?;
+        let scored = if self.protocol == Protocol::Rating {
+            self.score_ratings(&prepared, &fitted)?
+        } else if prepared.candidates.is_some() {
+            self.score_sampled(&prepared, &fitted)
+        } else {
+            self.score_full(&prepared, &fitted)
+        };
+        Ok(Report::from_parts(ReportParts {
+            model: fitted.model_name(),
+            params: fitted.params,
+            dataset: prepared.dataset,
+            protocol: self.describe_with(&prepared.train),
+            users: scored.users,
+            series: scored.series,
+            stages: scored.stages,
+            fit_seconds: fitted.fit_seconds,
+            recommend_seconds: scored.seconds,
+            seed: self.seed,
+        }))
+    }
+
+    /// The protocol in words, with the item universe full ranking ranks.
+    fn describe_with(&self, train: &Interactions) -> String {
+        let d = self.describe();
+        if self.protocol != Protocol::FullRanking || self.candidates_file.is_some() {
+            return d;
+        }
+        let universe = match &self.source {
+            DataSource::MovieLens100K | DataSource::MovieLens1M => "the catalogue",
+            DataSource::Interactions(_) if self.side.as_ref().is_some_and(|s| s.items.is_some()) => {
+                "the catalogue"
+            }
+            DataSource::Interactions(_) => "the items of the interactions",
+            DataSource::File(_) => "the items of the given files",
+        };
+        let universe = if self.files_are_the_data {
+            "the items of the given files"
+        } else {
+            universe
+        };
+        format!("{d} over {} items ({universe})", train.n_items())
+    }
+
+    /// Fits the recall source(s), the rank stage and the re-ranker on the
+    /// training part, collecting their names, parameters and fit times.
+    fn fit_stages(&self, p: &Prepared) -> Result<Fitted> {
+        let (train, validation, side) = (&p.train, p.validation.as_ref(), p.side.as_ref());
+        let input = || FitInput::new(train).validation(validation).side(side);
+        let (recall_model, _) = self
             .recall
             .as_ref()
             .ok_or_else(|| Error::Config("the pipeline has no model: add .recall(model)".into()))?;
-        let Prepared {
-            dataset,
-            train,
-            heldout,
-            validation,
-            mask,
-            candidates,
-            side,
-        } = self.prepare()?;
-        let validation = validation.as_ref();
-        let side = side.as_ref();
-        let k_final = self.ks.iter().copied().max().unwrap_or(10);
-        let mut stages = Vec::new();
-        let mut params = Vec::new();
-        let mut names = Vec::new();
-        let mut fit_total = 0.0;
-
-        let t = Instant::now();
-        let recall =
-            recall_model.fit_scorer(FitInput::new(&train).validation(validation).side(side))?;
-        let recall_fit = t.elapsed().as_secs_f64();
-        fit_total += recall_fit;
-        names.push(recall_model.name());
-        params.extend(
-            recall_model
-                .params()
+        let mut f = Fitted::default();
+        let prefixed = |m: &dyn Fit| -> Vec<(String, String)> {
+            m.params()
                 .into_iter()
-                .map(|(k, v)| (format!("{}.{k}", recall_model.name()), v)),
-        );
-        let mut extra = Vec::new();
+                .map(|(k, v)| (format!("{}.{k}", m.name()), v))
+                .collect()
+        };
+        let t = Instant::now();
+        let recall = recall_model.fit_scorer(input())?;
+        f.recall_fit = t.elapsed().as_secs_f64();
+        f.fit_seconds += f.recall_fit;
+        f.names.push(recall_model.name());
+        f.params.extend(prefixed(recall_model.as_ref()));
+        f.recall = Some(recall);
         for (m, quota) in &self.extra_recall {
             let t = Instant::now();
-            let s = m.fit_scorer(FitInput::new(&train).validation(validation).side(side))?;
-            fit_total += t.elapsed().as_secs_f64();
-            names.push(m.name());
-            params.extend(
-                m.params()
+            let s = m.fit_scorer(input())?;
+            f.fit_seconds += t.elapsed().as_secs_f64();
+            f.names.push(m.name());
+            f.params.extend(prefixed(m.as_ref()));
+            f.extra.push((s, *quota));
+        }
+        if let Some((m, pool)) = &self.rank {
+            let t = Instant::now();
+            let s = m.fit_scorer(input())?;
+            let secs = t.elapsed().as_secs_f64();
+            f.fit_seconds += secs;
+            f.names.push(m.name());
+            f.params.extend(prefixed(m.as_ref()));
+            f.rank = Some((s, *pool, secs, m.name()));
+        }
+        if let Some(r) = &self.rerank {
+            let t = Instant::now();
+            let fitted = r.fit_reranker(train)?;
+            let secs = t.elapsed().as_secs_f64();
+            f.fit_seconds += secs;
+            f.names.push(r.name());
+            f.params.extend(
+                r.params()
                     .into_iter()
-                    .map(|(k, v)| (format!("{}.{k}", m.name()), v)),
+                    .map(|(k, v)| (format!("{}.{k}", r.name()), v)),
             );
-            extra.push((s, *quota, m.name()));
+            f.rerank = Some((fitted, secs, r.name()));
         }
-        let rank = match &self.rank {
-            Some((m, pool)) => {
-                let t = Instant::now();
-                let s = m.fit_scorer(FitInput::new(&train).validation(validation).side(side))?;
-                let secs = t.elapsed().as_secs_f64();
-                fit_total += secs;
-                names.push(m.name());
-                params.extend(
-                    m.params()
-                        .into_iter()
-                        .map(|(k, v)| (format!("{}.{k}", m.name()), v)),
-                );
-                Some((s, *pool, secs, m.name()))
-            }
-            None => None,
-        };
-        let rerank = match &self.rerank {
-            Some(r) => {
-                let t = Instant::now();
-                let f = r.fit_reranker(&train)?;
-                let secs = t.elapsed().as_secs_f64();
-                fit_total += secs;
-                names.push(r.name());
-                params.extend(
-                    r.params()
-                        .into_iter()
-                        .map(|(k, v)| (format!("{}.{k}", r.name()), v)),
-                );
-                Some((f, secs, r.name()))
-            }
-            None => None,
-        };
-        if names.len() == 1 {
-            params = recall_model.params();
+        if f.names.len() == 1 {
+            f.params = recall_model.params();
         }
-        let n_recall = 1 + extra.len();
-        let model_name = if n_recall > 1 {
-            format!("({})", names[..n_recall].join(" + "))
-                + &names[n_recall..]
-                    .iter()
-                    .map(|n| format!(" → {n}"))
-                    .collect::<String>()
-        } else {
-            names.join(" → ")
-        };
+        Ok(f)
+    }
 
-        if self.protocol == Protocol::Rating {
-            let heldout = heldout.expect("rating prediction has a held-out part");
-            let scorer: &dyn Scorer = rank.as_ref().map_or(recall.as_ref(), |r| r.0.as_ref());
-            let t = Instant::now();
-            let series = eval::rating_metrics(scorer, &heldout, self.seed)?;
-            let run = t.elapsed().as_secs_f64();
-            return Ok(Report::from_parts(ReportParts {
-                model: model_name,
-                params,
-                dataset,
-                protocol: self.describe(),
-                users: Vec::new(),
-                series,
-                stages,
-                fit_seconds: fit_total,
-                recommend_seconds: run,
-                seed: self.seed,
-            }));
-        }
-        if let Some(candidates) = candidates {
-            // The last scoring stage scores the candidates; re-ranking does not
-            // apply to a fixed candidate set.
-            let scorer: &dyn Scorer = rank.as_ref().map_or(recall.as_ref(), |r| r.0.as_ref());
-            let t = Instant::now();
-            let (users, series) = eval::sampled_metrics(scorer, &candidates, &self.ks);
-            let run = t.elapsed().as_secs_f64();
-            let users = users
+    /// The rating protocol: the last scoring stage predicts the held-out
+    /// ratings.
+    fn score_ratings(&self, p: &Prepared, f: &Fitted) -> Result<Scored> {
+        let heldout = p
+            .heldout
+            .as_ref()
+            .expect("rating prediction has a held-out part");
+        let t = Instant::now();
+        let series = eval::rating_metrics(f.last_scorer(), heldout, self.seed)?;
+        Ok(Scored {
+            users: Vec::new(),
+            series,
+            stages: Vec::new(),
+            seconds: t.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// The sampled protocol: the last scoring stage scores the candidates
+    /// (re-ranking does not apply to a fixed candidate set).
+    fn score_sampled(&self, p: &Prepared, f: &Fitted) -> Scored {
+        let candidates = p.candidates.as_ref().expect("sampled protocol has candidates");
+        let t = Instant::now();
+        let (users, series) = eval::sampled_metrics(f.last_scorer(), candidates, &self.ks);
+        Scored {
+            users: users
                 .iter()
-                .map(|&u| train.users().raw(u).to_string())
-                .collect();
-            return Ok(Report::from_parts(ReportParts {
-                model: model_name,
-                params,
-                dataset,
-                protocol: self.describe(),
-                users,
-                series,
-                stages,
-                fit_seconds: fit_total,
-                recommend_seconds: run,
-                seed: self.seed,
-            }));
+                .map(|&u| p.train.users().raw(u).to_string())
+                .collect(),
+            series,
+            stages: Vec::new(),
+            seconds: t.elapsed().as_secs_f64(),
         }
+    }
 
-        // Full ranking through the stages.
-        let heldout = heldout.expect("full ranking has a held-out part");
-        let relevant = eval::relevant_sets(&heldout);
+    /// Full ranking through the stages: recall (fused sources) → rank →
+    /// re-rank, each stage's pool recall recorded, then the metrics of the
+    /// final top-k lists.
+    fn score_full(&self, p: &Prepared, f: &Fitted) -> Scored {
+        let (train, mask) = (&p.train, &p.mask);
+        let k_final = self.ks.iter().copied().max().unwrap_or(10);
+        let recall_pool = self.recall.as_ref().and_then(|r| r.1);
+        let recall = f.recall.as_deref().expect("fitted recall stage");
+        let (extra, rank, rerank) = (&f.extra, &f.rank, &f.rerank);
+        let n_recall = 1 + extra.len();
+        let mut stages = Vec::new();
+        let heldout = p.heldout.as_ref().expect("full ranking has a held-out part");
+        let relevant = eval::relevant_sets(heldout);
         let users: Vec<u32> = (0..heldout.n_users() as u32)
             .filter(|&u| relevant[u as usize].is_some())
             .collect();
@@ -644,13 +658,13 @@ impl Pipeline {
         let mut lists: Vec<Vec<(u32, f32)>> = users
             .par_iter()
             .map(|&u| {
-                let main = masked(recall.as_ref(), u, recall_n);
+                let main = masked(recall, u, recall_n);
                 if extra.is_empty() {
                     return main;
                 }
                 let others = extra
                     .iter()
-                    .map(|(s, q, _)| (masked(s.as_ref(), u, recall_n + q), *q))
+                    .map(|(s, q)| (masked(s.as_ref(), u, recall_n + q), *q))
                     .collect();
                 fuse(main, others)
             })
@@ -681,13 +695,13 @@ impl Pipeline {
         let mut run_total = recall_run;
         stages.push(StageReport {
             stage: "recall".into(),
-            model: names[..n_recall].join(" + "),
+            model: f.names[..n_recall].join(" + "),
             output_size: recall_n,
-            fit_seconds: recall_fit,
+            fit_seconds: f.recall_fit,
             run_seconds: recall_run,
             metrics: vec![pool_recall(&lists, format!("Recall@{recall_n}"))],
         });
-        if let Some((scorer, pool, fit_s, name)) = &rank {
+        if let Some((scorer, pool, fit_s, name)) = rank {
             let keep = pool.unwrap_or(if rerank.is_some() { 50 } else { k_final });
             let t = Instant::now();
             lists = users
@@ -714,7 +728,7 @@ impl Pipeline {
                 metrics: vec![pool_recall(&lists, format!("Recall@{keep}"))],
             });
         }
-        if let Some((reranker, fit_s, name)) = &rerank {
+        if let Some((reranker, fit_s, name)) = rerank {
             let t = Instant::now();
             lists = users
                 .par_iter()
@@ -738,24 +752,66 @@ impl Pipeline {
             .map(|(&u, l)| (u, l.iter().take(k_final).map(|x| x.0).collect()))
             .collect();
         let series: Vec<MetricSeries> =
-            eval::full_ranking_metrics(&final_lists, &relevant, &train, &self.ks);
-        let raw_users = users
-            .iter()
-            .map(|&u| train.users().raw(u).to_string())
-            .collect();
-        Ok(Report::from_parts(ReportParts {
-            model: model_name,
-            params,
-            dataset,
-            protocol: self.describe(),
-            users: raw_users,
+            eval::full_ranking_metrics(&final_lists, &relevant, train, &self.ks);
+        Scored {
+            users: users
+                .iter()
+                .map(|&u| train.users().raw(u).to_string())
+                .collect(),
             series,
             stages,
-            fit_seconds: fit_total,
-            recommend_seconds: run_total,
-            seed: self.seed,
-        }))
+            seconds: run_total,
+        }
     }
+}
+
+/// The fitted stages of a pipeline.
+#[derive(Default)]
+struct Fitted {
+    recall: Option<Box<dyn Scorer>>,
+    recall_fit: f64,
+    /// Further recall sources with their quotas.
+    extra: Vec<(Box<dyn Scorer>, usize)>,
+    /// Scorer, pool, fit seconds, name.
+    rank: Option<(Box<dyn Scorer>, Option<usize>, f64, String)>,
+    /// Re-ranker, fit seconds, name.
+    rerank: Option<(Box<dyn crate::stages::Reranker>, f64, String)>,
+    /// Stage names in order (recall sources first).
+    names: Vec<String>,
+    params: Vec<(String, String)>,
+    fit_seconds: f64,
+}
+
+impl Fitted {
+    /// The scorer of the last scoring stage (rank, else recall).
+    fn last_scorer(&self) -> &dyn Scorer {
+        match &self.rank {
+            Some(r) => r.0.as_ref(),
+            None => self.recall.as_deref().expect("fitted recall stage"),
+        }
+    }
+
+    /// `itemcf → deepfm → mmr`, fused sources in parentheses.
+    fn model_name(&self) -> String {
+        let n_recall = 1 + self.extra.len();
+        if n_recall > 1 {
+            format!("({})", self.names[..n_recall].join(" + "))
+                + &self.names[n_recall..]
+                    .iter()
+                    .map(|n| format!(" → {n}"))
+                    .collect::<String>()
+        } else {
+            self.names.join(" → ")
+        }
+    }
+}
+
+/// What scoring under the protocol produced.
+struct Scored {
+    users: Vec<String>,
+    series: Vec<MetricSeries>,
+    stages: Vec<StageReport>,
+    seconds: f64,
 }
 
 /// Union with quotas: `main` first, then up to `quota` new items of each

@@ -262,3 +262,35 @@ fn fused_recall_pools_both_sources() {
         r.model
     );
 }
+
+#[test]
+fn full_ranking_states_its_item_universe() {
+    let r = Pipeline::from_interactions(synthetic())
+        .recall(Popularity::default())
+        .evaluate()
+        .unwrap();
+    assert!(
+        r.protocol.ends_with("full ranking over 40 items (the items of the interactions)"),
+        "{}",
+        r.protocol
+    );
+    let dir = crate::temp_dir("universe");
+    let train = crate::write(&dir, "train.tsv", "u1\ti1\nu1\ti2\nu2\ti2\nu2\ti3\nu3\ti1\n");
+    let test = crate::write(&dir, "test.tsv", "u1\ti3\nu2\ti4\nu3\ti2\n");
+    let r = Pipeline::predefined(&train, &test)
+        .recall(Popularity::default())
+        .evaluate()
+        .unwrap();
+    assert!(
+        r.protocol.ends_with("over 4 items (the items of the given files)"),
+        "{}",
+        r.protocol
+    );
+    let Some(_) = crate::data_dir() else { return };
+    let r = Pipeline::movielens_100k()
+        .split_loo()
+        .recall(Popularity::default())
+        .evaluate()
+        .unwrap();
+    assert!(r.protocol.ends_with("over 1682 items (the catalogue)"), "{}", r.protocol);
+}
