@@ -519,7 +519,9 @@ impl Pipeline {
         }
         let universe = match &self.source {
             DataSource::MovieLens100K | DataSource::MovieLens1M => "the catalogue",
-            DataSource::Interactions(_) if self.side.as_ref().is_some_and(|s| s.items.is_some()) => {
+            DataSource::Interactions(_)
+                if self.side.as_ref().is_some_and(|s| s.items.is_some()) =>
+            {
                 "the catalogue"
             }
             DataSource::Interactions(_) => "the items of the interactions",
@@ -612,7 +614,10 @@ impl Pipeline {
     /// The sampled protocol: the last scoring stage scores the candidates
     /// (re-ranking does not apply to a fixed candidate set).
     fn score_sampled(&self, p: &Prepared, f: &Fitted) -> Scored {
-        let candidates = p.candidates.as_ref().expect("sampled protocol has candidates");
+        let candidates = p
+            .candidates
+            .as_ref()
+            .expect("sampled protocol has candidates");
         let t = Instant::now();
         let (users, series) = eval::sampled_metrics(f.last_scorer(), candidates, &self.ks);
         Scored {
@@ -637,7 +642,10 @@ impl Pipeline {
         let (extra, rank, rerank) = (&f.extra, &f.rank, &f.rerank);
         let n_recall = 1 + extra.len();
         let mut stages = Vec::new();
-        let heldout = p.heldout.as_ref().expect("full ranking has a held-out part");
+        let heldout = p
+            .heldout
+            .as_ref()
+            .expect("full ranking has a held-out part");
         let relevant = eval::relevant_sets(heldout);
         let users: Vec<u32> = (0..heldout.n_users() as u32)
             .filter(|&u| relevant[u as usize].is_some())

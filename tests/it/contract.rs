@@ -282,3 +282,54 @@ fn factor_models_are_seeded_and_learn() {
     assert!(Als::params().factors(0).fit(&train).is_err());
     assert!(Bpr::params().learning_rate(0.0).fit(&train).is_err());
 }
+
+/// The names a model lists after an unknown key (`known: a, b, c`).
+fn known_keys(model: &mut dyn Fit) -> Vec<String> {
+    let e = model.set_param("no_such_key", "1").unwrap_err().to_string();
+    e.split("known: ")
+        .nth(1)
+        .map(|l| {
+            l.trim_end_matches(')')
+                .split(", ")
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn params_set_param_and_the_known_keys_agree_for_every_model() {
+    let mut names: Vec<&str> = recsys::models::MODEL_NAMES.to_vec();
+    if cfg!(feature = "deep") {
+        names.extend(["deepfm", "xdeepfm", "attention_deepfm", "wide_deep", "dcn"]);
+    }
+    for name in names {
+        let m = model_from_name(name, &[]).unwrap();
+        let listed = m.params();
+        // Every listed value is accepted back under its listed key, and
+        // the result lists the same values.
+        let again = model_from_name(name, &listed).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(again.params(), listed, "{name}");
+        // Every listed key is among the known ones (CtrParams lists its
+        // known keys from its serde form, so they are the same by
+        // construction).
+        let mut fresh = model_from_name(name, &[]).unwrap();
+        let known = known_keys(fresh.as_mut());
+        for (k, _) in &listed {
+            assert!(
+                known.contains(k),
+                "{name}: {k} listed but not known ({known:?})"
+            );
+        }
+        // The stochastic and iterative models list their seed and how they
+        // validate.
+        if ["random", "als", "bpr", "svd", "svdpp", "deepfm"].contains(&name) {
+            assert!(listed.iter().any(|(k, _)| k == "seed"), "{name}: no seed");
+        }
+        if ["als", "bpr"].contains(&name) {
+            for key in ["early_stopping", "eval_every", "validation", "verbose"] {
+                assert!(listed.iter().any(|(k, _)| k == key), "{name}: no {key}");
+            }
+        }
+    }
+}

@@ -270,19 +270,25 @@ fn full_ranking_states_its_item_universe() {
         .evaluate()
         .unwrap();
     assert!(
-        r.protocol.ends_with("full ranking over 40 items (the items of the interactions)"),
+        r.protocol
+            .ends_with("full ranking over 40 items (the items of the interactions)"),
         "{}",
         r.protocol
     );
     let dir = crate::temp_dir("universe");
-    let train = crate::write(&dir, "train.tsv", "u1\ti1\nu1\ti2\nu2\ti2\nu2\ti3\nu3\ti1\n");
+    let train = crate::write(
+        &dir,
+        "train.tsv",
+        "u1\ti1\nu1\ti2\nu2\ti2\nu2\ti3\nu3\ti1\n",
+    );
     let test = crate::write(&dir, "test.tsv", "u1\ti3\nu2\ti4\nu3\ti2\n");
     let r = Pipeline::predefined(&train, &test)
         .recall(Popularity::default())
         .evaluate()
         .unwrap();
     assert!(
-        r.protocol.ends_with("over 4 items (the items of the given files)"),
+        r.protocol
+            .ends_with("over 4 items (the items of the given files)"),
         "{}",
         r.protocol
     );
@@ -292,5 +298,9 @@ fn full_ranking_states_its_item_universe() {
         .recall(Popularity::default())
         .evaluate()
         .unwrap();
-    assert!(r.protocol.ends_with("over 1682 items (the catalogue)"), "{}", r.protocol);
+    assert!(
+        r.protocol.ends_with("over 1682 items (the catalogue)"),
+        "{}",
+        r.protocol
+    );
 }

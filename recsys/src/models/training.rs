@@ -155,12 +155,43 @@ impl Validation {
     pub(crate) fn set_param(&mut self, key: &str, value: &str) -> Option<crate::Result<()>> {
         let parse = |v: &str| crate::models::parse_param::<usize>(key, v).map(|n| n.max(1));
         Some(match key {
+            "early_stopping" | "patience" if matches!(value.trim(), "off" | "none" | "0") => {
+                self.patience = None;
+                Ok(())
+            }
             "early_stopping" | "patience" => parse(value).map(|n| self.patience = Some(n)),
             "eval_every" => parse(value).map(|n| self.every = n),
+            // Listed by `params()`; there is one validation metric.
+            "validation" if value.trim() == VALIDATION_METRIC => Ok(()),
+            "validation" => Err(crate::Error::param(
+                key,
+                format!("the validation metric is fixed: {VALIDATION_METRIC}"),
+            )),
             _ => return None,
         })
     }
 }
+
+impl Validation {
+    /// `eval_every`, `early_stopping` (`off` without) and the validation
+    /// metric, as a model's [`crate::Fit::params`] lists them.
+    pub(crate) fn params(&self) -> Vec<(String, String)> {
+        vec![
+            ("eval_every".into(), self.every.to_string()),
+            (
+                "early_stopping".into(),
+                self.patience.map_or("off".into(), |p| p.to_string()),
+            ),
+            ("validation".into(), VALIDATION_METRIC.into()),
+        ]
+    }
+}
+
+/// The validation metric of every iterative model on interactions (ALS,
+/// BPR): NDCG@10 by full ranking of the validation interactions, the
+/// user's training items masked. (The CTR networks name theirs with
+/// `ValidationMetric`.)
+pub(crate) const VALIDATION_METRIC: &str = "NDCG@10, full ranking of the validation interactions";
 
 /// The `early_stopping` and `eval_every` setters of an iterative model's
 /// builder (a struct with a `validation: Validation` field); `$fit` names

@@ -495,7 +495,12 @@ impl Fit for Als {
                 AlsSolver::ConjugateGradient { steps } => ("cg_steps".into(), steps.to_string()),
                 AlsSolver::Cholesky => ("solver".into(), "cholesky".into()),
             },
+            ("seed".into(), self.seed.to_string()),
+            ("verbose".into(), self.verbose.to_string()),
         ]
+        .into_iter()
+        .chain(self.validation.params())
+        .collect()
     }
     fn set_param(&mut self, key: &str, value: &str) -> Result<()> {
         if let Some(done) = self.validation.set_param(key, value) {
@@ -535,6 +540,7 @@ impl Fit for Als {
                         "solver",
                         "early_stopping",
                         "eval_every",
+                        "validation",
                         "seed",
                         "verbose",
                     ],

@@ -626,7 +626,12 @@ impl Fit for Bpr {
             ("epochs".into(), self.epochs.to_string()),
             ("sampling".into(), sampling.into()),
             ("threads".into(), self.threads.to_string()),
+            ("seed".into(), self.seed.to_string()),
+            ("verbose".into(), self.verbose.to_string()),
         ]
+        .into_iter()
+        .chain(self.validation.params())
+        .collect()
     }
     fn set_param(&mut self, key: &str, value: &str) -> Result<()> {
         if let Some(done) = self.validation.set_param(key, value) {
@@ -665,6 +670,7 @@ impl Fit for Bpr {
                         "threads",
                         "early_stopping",
                         "eval_every",
+                        "validation",
                         "seed",
                         "verbose",
                     ],

@@ -316,6 +316,9 @@ impl Fit for Svd {
             ("epochs".into(), self.epochs.to_string()),
             ("learning_rate".into(), self.learning_rate.to_string()),
             ("regularization".into(), self.regularization.to_string()),
+            ("init_std".into(), self.init_std.to_string()),
+            ("seed".into(), self.seed.to_string()),
+            ("verbose".into(), self.verbose.to_string()),
         ]
     }
     fn set_param(&mut self, key: &str, value: &str) -> Result<()> {
