@@ -1,6 +1,7 @@
 //! Writing files so that nothing a user has is lost: every output of the
-//! crate (reports, models, checkpoints, charts, candidate files, configs)
-//! goes through [`write_atomic`].
+//! crate (reports, charts, candidate files, configs) goes through
+//! [`write_atomic`], and every folder of files that belong together (a saved
+//! model, a training checkpoint) through [`write_folder_atomic`].
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -77,6 +78,115 @@ fn resolve_target(path: &Path) -> Result<PathBuf> {
     })
 }
 
+/// Writes the files of one folder all-or-nothing: they go into a fresh
+/// generation folder beside `path` (`.NAME.gen-…`), each flushed to disk,
+/// and `path` becomes a symbolic link to it by one atomic rename; the
+/// previous generation is removed only after that. A crash at any moment
+/// leaves `path` naming the whole previous folder or the whole new one,
+/// never a mix (generation folders a crash left behind are removed by the
+/// next write). A `path` that is a plain folder (an older layout) is moved
+/// aside first.
+pub fn write_folder_atomic(path: &Path, files: &[(&str, &[u8])]) -> Result<()> {
+    write_folder_steps(path, files, &mut || Ok(()))
+}
+
+static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// [`write_folder_atomic`] with `step()` called before every write, rename
+/// and removal (a test stops there to play a crash).
+fn write_folder_steps(
+    path: &Path,
+    files: &[(&str, &[u8])],
+    step: &mut dyn FnMut() -> std::io::Result<()>,
+) -> Result<()> {
+    let fail = |e: std::io::Error| Error::io(path, e);
+    let parent = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| Error::BadFile {
+            path: path.to_path_buf(),
+            message: "not a folder name".into(),
+        })?;
+    std::fs::create_dir_all(parent).map_err(fail)?;
+    let gen_name = format!(
+        ".{name}.gen-{}-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+        GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let generation = parent.join(&gen_name);
+    step().map_err(fail)?;
+    std::fs::create_dir(&generation).map_err(fail)?;
+    for (file, bytes) in files {
+        step().map_err(fail)?;
+        let mut f = std::fs::File::create(generation.join(file)).map_err(fail)?;
+        f.write_all(bytes).map_err(fail)?;
+        f.sync_all().map_err(fail)?;
+    }
+    sync_dir(&generation);
+    let previous = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::read_link(path).ok(),
+        Ok(m) if m.is_dir() => {
+            // An older plain folder: aside, so that the link can take its name.
+            let aside = parent.join(format!(".{name}.gen-old-{}", std::process::id()));
+            step().map_err(fail)?;
+            std::fs::rename(path, &aside).map_err(fail)?;
+            Some(aside.file_name().map(PathBuf::from).unwrap_or_default())
+        }
+        Ok(_) => {
+            return Err(Error::BadFile {
+                path: path.to_path_buf(),
+                message: "exists and is not a folder: refusing to replace it".into(),
+            });
+        }
+        Err(_) => None,
+    };
+    #[cfg(unix)]
+    {
+        let link = parent.join(format!(".{name}.link-{}", std::process::id()));
+        let _ = std::fs::remove_file(&link);
+        step().map_err(fail)?;
+        std::os::unix::fs::symlink(&gen_name, &link).map_err(fail)?;
+        step().map_err(fail)?;
+        std::fs::rename(&link, path).map_err(fail)?;
+    }
+    #[cfg(not(unix))]
+    {
+        step().map_err(fail)?;
+        let _ = std::fs::remove_dir_all(path);
+        std::fs::rename(&generation, path).map_err(fail)?;
+    }
+    sync_dir(parent);
+    // Whatever earlier generations of this folder are left (the previous
+    // one, and any a crash left behind).
+    step().map_err(fail)?;
+    let prefix = format!(".{name}.");
+    if let Ok(entries) = std::fs::read_dir(parent) {
+        for e in entries.flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            let current = n == gen_name;
+            if n.starts_with(&prefix) && !current && (n.contains(".gen-") || n.contains(".link-")) {
+                let p = e.path();
+                let _ = std::fs::remove_dir_all(&p).or_else(|_| std::fs::remove_file(&p));
+            }
+        }
+    }
+    let _ = previous;
+    Ok(())
+}
+
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::write_atomic;
@@ -144,5 +254,72 @@ mod tests {
                 .is_symlink()
         );
         assert_eq!(std::fs::read(&real).unwrap(), b"new");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_folder_is_replaced_whole_whatever_step_a_crash_stops_at() {
+        use super::{write_folder_atomic, write_folder_steps};
+        let d = dir().join("d");
+        let _ = std::fs::remove_dir_all(&d);
+        let ck = d.join("last");
+        let old: [(&str, &[u8]); 3] = [
+            ("model.bpk", b"w1"),
+            ("optimizer.bin", b"o1"),
+            ("state.json", b"s1"),
+        ];
+        let new: [(&str, &[u8]); 3] = [
+            ("model.bpk", b"w2"),
+            ("optimizer.bin", b"o2"),
+            ("state.json", b"s2"),
+        ];
+        let read = |p: &std::path::Path| -> Vec<Vec<u8>> {
+            ["model.bpk", "optimizer.bin", "state.json"]
+                .iter()
+                .map(|f| std::fs::read(p.join(f)).unwrap())
+                .collect()
+        };
+        let want_old: Vec<Vec<u8>> = old.iter().map(|f| f.1.to_vec()).collect();
+        let want_new: Vec<Vec<u8>> = new.iter().map(|f| f.1.to_vec()).collect();
+        // An older plain folder is taken over.
+        std::fs::create_dir_all(&ck).unwrap();
+        for (f, b) in &old {
+            std::fs::write(ck.join(f), b).unwrap();
+        }
+        write_folder_atomic(&ck, &old).unwrap();
+        assert_eq!(read(&ck), want_old);
+        // A crash before each step: the folder is the old one or the new
+        // one, whole; the next write succeeds and cleans up.
+        let mut finished = false;
+        for crash_at in 0.. {
+            let mut n = 0;
+            let r = write_folder_steps(&ck, &new, &mut || {
+                n += 1;
+                if n > crash_at {
+                    Err(std::io::Error::other("crash"))
+                } else {
+                    Ok(())
+                }
+            });
+            let now = read(&ck);
+            assert!(
+                now == want_old || now == want_new,
+                "crash at step {crash_at}: {now:?}"
+            );
+            if r.is_ok() {
+                assert_eq!(now, want_new);
+                finished = true;
+                break;
+            }
+            write_folder_atomic(&ck, &old).unwrap();
+            assert_eq!(read(&ck), want_old);
+        }
+        assert!(finished);
+        write_folder_atomic(&ck, &new).unwrap();
+        let left: Vec<String> = std::fs::read_dir(&d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left.len(), 2, "the link and one generation: {left:?}");
     }
 }

@@ -493,7 +493,7 @@ impl Pipeline {
         let scored = if self.protocol == Protocol::Rating {
             self.score_ratings(&prepared, &fitted)?
         } else if prepared.candidates.is_some() {
-            self.score_sampled(&prepared, &fitted)
+            self.score_sampled(&prepared, &fitted)?
         } else {
             self.score_full(&prepared, &fitted)
         };
@@ -613,14 +613,14 @@ impl Pipeline {
 
     /// The sampled protocol: the last scoring stage scores the candidates
     /// (re-ranking does not apply to a fixed candidate set).
-    fn score_sampled(&self, p: &Prepared, f: &Fitted) -> Scored {
+    fn score_sampled(&self, p: &Prepared, f: &Fitted) -> Result<Scored> {
         let candidates = p
             .candidates
             .as_ref()
             .expect("sampled protocol has candidates");
         let t = Instant::now();
-        let (users, series) = eval::sampled_metrics(f.last_scorer(), candidates, &self.ks);
-        Scored {
+        let (users, series) = eval::sampled_metrics(f.last_scorer(), candidates, &self.ks)?;
+        Ok(Scored {
             users: users
                 .iter()
                 .map(|&u| p.train.users().raw(u).to_string())
@@ -628,7 +628,7 @@ impl Pipeline {
             series,
             stages: Vec::new(),
             seconds: t.elapsed().as_secs_f64(),
-        }
+        })
     }
 
     /// Full ranking through the stages: recall (fused sources) → rank →

@@ -133,3 +133,19 @@ fn feature_files_are_typed_and_checked() {
     let e = FeaturesFile::new(&short).load().unwrap_err().to_string();
     assert!(e.contains("short.csv:3"), "{e}");
 }
+
+#[test]
+fn ragged_lines_are_errors_and_a_byte_order_mark_is_not_a_column_name() {
+    let dir = crate::temp_dir("ragged");
+    let p = crate::write(&dir, "ragged.tsv", "1\t10\t5\n2\t20\t3\textra\n");
+    let e = InteractionsFile::new(&p).load().unwrap_err().to_string();
+    assert!(e.contains("ragged.tsv:2:") && e.contains("4 fields"), "{e}");
+    let p = crate::write(
+        &dir,
+        "bom.csv",
+        "\u{feff}userId,movieId,rating\n1,10,5\n2,20,3\n",
+    );
+    let x = InteractionsFile::new(&p).load().unwrap();
+    assert_eq!(x.len(), 2);
+    assert_eq!(x.ratings(), Some(&[5.0, 3.0][..]));
+}

@@ -130,4 +130,21 @@ fn deepfm_trains_on_criteo_from_a_train_config_and_reloads_without_refitting() {
         recsys::cli::evaluate_checkpoint(&out, true).is_err(),
         "no full ranking of rows"
     );
+    // The checkpoints are whole folders (links to one generation each), and
+    // a run interrupted before its final model names what it has.
+    let best = recsys::cli::evaluate_checkpoint(&out.join("checkpoints/best"), false).unwrap();
+    assert_eq!(
+        best[0].get("AUC"),
+        report.get("AUC"),
+        "best = the kept epoch"
+    );
+    std::fs::remove_dir_all(out.join("model")).unwrap();
+    let _ = std::fs::remove_file(out.join("model"));
+    let e = recsys::cli::evaluate_checkpoint(&out, false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("checkpoints/best") && e.contains("stopped before its end"),
+        "{e}"
+    );
 }

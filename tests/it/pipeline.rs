@@ -304,3 +304,37 @@ fn full_ranking_states_its_item_universe() {
         r.protocol
     );
 }
+
+#[test]
+fn protocols_refuse_what_they_cannot_measure() {
+    // Popularity's scores are rankings, not ratings.
+    let e = Pipeline::from_interactions(synthetic())
+        .rating()
+        .recall(Popularity::default())
+        .evaluate()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("predicts ratings"), "{e}");
+    // Candidates without a single positive: an error, not NaN metrics.
+    let dir = crate::temp_dir("no-positives");
+    let train = crate::write(&dir, "train.tsv", "u1\ti1\nu2\ti2\nu3\ti3\n");
+    let none = crate::write(&dir, "none.tsv", "u1\ti2\t0\nu1\ti3\t0\nu2\ti1\t0\n");
+    let e = Pipeline::predefined_sampled(&train, &none)
+        .recall(Popularity::default())
+        .evaluate()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no positive"), "{e}");
+    // Some users without a positive: counted in the report.
+    let some = crate::write(
+        &dir,
+        "some.tsv",
+        "u1\ti2\t1\nu1\ti3\t0\nu2\ti1\t0\nu2\ti3\t0\n",
+    );
+    let r = Pipeline::predefined_sampled(&train, &some)
+        .recall(Popularity::default())
+        .evaluate()
+        .unwrap();
+    assert_eq!(r.get("UsersWithoutPositive"), Some(1.0));
+    assert_eq!(r.users.len(), 1);
+}

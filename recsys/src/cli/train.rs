@@ -242,6 +242,26 @@ pub fn evaluate_checkpoint(dir: &Path, full: bool) -> Result<Vec<Report>> {
     } else {
         dir.join("model")
     };
+    if !weights.join("model.bpk").is_file() {
+        // An interrupted run has checkpoints but no final model yet.
+        let saved: Vec<String> = ["checkpoints/best", "checkpoints/last"]
+            .iter()
+            .filter(|c| run.join(c).join("model.bpk").is_file())
+            .map(|c| run.join(c).display().to_string())
+            .collect();
+        return Err(Error::Config(format!(
+            "{}: no trained model here (model.bpk){}",
+            weights.display(),
+            if saved.is_empty() {
+                " and no checkpoint either".to_string()
+            } else {
+                format!(
+                    "; the run stopped before its end, its checkpoints are: {} (pass one to --checkpoint, or run `recsys train` again to resume)",
+                    saved.join(", ")
+                )
+            }
+        )));
+    }
     if cfg.data.dataset != CtrDataset::Movielens100k {
         if full {
             return Err(Error::param(

@@ -150,6 +150,12 @@ impl Table {
                 }
             },
         };
+        // A UTF-8 byte-order mark (spreadsheet exports) is not part of the
+        // first column's name.
+        let text = match text.strip_prefix('\u{feff}') {
+            Some(rest) => rest.to_string(),
+            None => text,
+        };
         let mut lines = text
             .lines()
             .enumerate()

@@ -5,7 +5,7 @@
 //!
 //! Files are read line by line (never held whole as text), every cell of a
 //! typed column is checked while reading, and errors name the file, the
-//! line and the field. Encoders ([`crate::features::FeatureTask`]) turn a
+//! line and the field. Encoders (`features::FeatureTask`) turn a
 //! frame into model rows.
 
 use std::io::{BufRead, BufReader};

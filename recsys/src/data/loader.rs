@@ -125,10 +125,30 @@ impl InteractionsFile {
                 }
             }
         };
+        let width = match &table.header {
+            Some(h) => h.len(),
+            None => table.records().next().map_or(0, |r| r.fields.len()),
+        };
         let mut rows = Vec::new();
         let mut ratings = r.map(|_| Vec::new());
         let mut times = t.map(|_| Vec::new());
         for rec in table.records() {
+            // A short line is reported by the field it lacks (below); a
+            // long one here, as its extra fields would be dropped unseen.
+            if rec.fields.len() > width {
+                return Err(rec.error(
+                    "(line)",
+                    format!(
+                        "{} fields, but the {} has {width}: every line needs the same columns",
+                        rec.fields.len(),
+                        if table.header.is_some() {
+                            "header"
+                        } else {
+                            "first line"
+                        }
+                    ),
+                ));
+            }
             let user = nonempty(&rec, u, "user")?;
             let item = nonempty(&rec, i, "item")?;
             if let (Some(col), Some(v)) = (r, ratings.as_mut()) {

@@ -25,7 +25,7 @@ impl CtrModel {
     pub fn evaluate(&self, cands: &Candidates) -> Result<Report> {
         let scorer = PairScorer::new(self)?;
         let t = Instant::now();
-        let (users, series) = sampled_metrics(&scorer, cands, &[5, 10, 20]);
+        let (users, series) = sampled_metrics(&scorer, cands, &[5, 10, 20])?;
         let negatives = cands
             .iter()
             .map(|(_, items, labels)| items.len() - labels.iter().filter(|l| **l).count())

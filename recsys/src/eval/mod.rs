@@ -159,11 +159,15 @@ pub fn full_ranking_metrics(
 
 /// Sampled metrics of `scorer` on `candidates`: HR/NDCG@k, MRR, user AUC per
 /// user, and global AUC (+ LogLoss for probabilistic scorers) over all rows.
+/// Users whose candidates hold no positive cannot be ranked: they are
+/// counted in `UsersWithoutPositive` (reported when there are any), and
+/// candidates without any positive at all are an error.
 pub fn sampled_metrics(
     scorer: &dyn Scorer,
     candidates: &Candidates,
     ks: &[usize],
-) -> (Vec<u32>, Vec<MetricSeries>) {
+) -> crate::Result<(Vec<u32>, Vec<MetricSeries>)> {
+    let listed = candidates.iter().count();
     let per: Vec<(u32, Vec<sampled::SampledRank>, Vec<f32>, Vec<bool>)> = candidates
         .iter()
         .collect::<Vec<_>>()
@@ -189,6 +193,11 @@ pub fn sampled_metrics(
             |(_, r, _, _): &(u32, Vec<sampled::SampledRank>, Vec<f32>, Vec<bool>)| !r.is_empty(),
         )
         .collect();
+    if per.is_empty() {
+        return Err(crate::Error::InvalidData(format!(
+            "the candidates of all {listed} users hold no positive (label 1): nothing can be ranked"
+        )));
+    }
     let users: Vec<u32> = per.iter().map(|p| p.0).collect();
     let mean = |ranks: &[sampled::SampledRank], f: &dyn Fn(&sampled::SampledRank) -> f64| {
         ranks.iter().map(f).sum::<f64>() / ranks.len() as f64
@@ -231,7 +240,13 @@ pub fn sampled_metrics(
             pointwise::log_loss(&scores, &labels),
         ));
     }
-    (users, out)
+    if users.len() < listed {
+        out.push(MetricSeries::aggregate(
+            "UsersWithoutPositive".into(),
+            (listed - users.len()) as f64,
+        ));
+    }
+    Ok((users, out))
 }
 
 /// RMSE and MAE of `scorer`'s predictions of the held-out ratings, with
@@ -242,6 +257,13 @@ pub fn rating_metrics(
     heldout: &Interactions,
     seed: u64,
 ) -> crate::Result<Vec<MetricSeries>> {
+    if !scorer.predicts_ratings() {
+        return Err(crate::Error::Config(
+            "the rating protocol needs a model that predicts ratings (svd, svdpp): this model's \
+             scores are rankings, and their RMSE would mean nothing"
+                .into(),
+        ));
+    }
     let truth = heldout.ratings().ok_or_else(|| {
         crate::Error::InvalidData("rating prediction needs ratings in the held-out data".into())
     })?;

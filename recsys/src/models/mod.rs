@@ -118,6 +118,12 @@ pub trait Scorer: Send + Sync {
         false
     }
 
+    /// True when scores are predicted ratings (the rating protocol needs
+    /// them).
+    fn predicts_ratings(&self) -> bool {
+        false
+    }
+
     /// The top `k` items `(item, score)` for `user`, best first, ties by item
     /// index ascending; with `exclude_seen`, items of the user in `train()`
     /// are never returned.

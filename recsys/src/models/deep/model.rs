@@ -1,6 +1,6 @@
 //! A fitted CTR network: scoring of `(user, item)` pairs or of encoded
 //! feature rows, save/load with its inputs' encoders, and its training
-//! history. Evaluation is [`crate::eval`]'s (`CtrModel::evaluate*` live
+//! history. Evaluation is `eval`'s (`CtrModel::evaluate*` live
 //! there).
 
 use std::fmt;
@@ -42,15 +42,18 @@ impl CtrInputs {
         }
     }
 
-    /// Writes the fitted encoders (`encoders.json`) of a row model into
-    /// `dir`; pair models rebuild their tables from the task.
-    pub(crate) fn save(&self, dir: &Path) -> Result<()> {
-        if let CtrInputs::Rows { encoders } = self {
-            let json = serde_json::to_string(encoders)
-                .map_err(|e| Error::Config(format!("encoders: {e}")))?;
-            crate::io::write_atomic(&dir.join(ENCODERS), json.as_bytes())?;
+    /// The fitted encoders of a row model (`encoders.json`) as a file to
+    /// save beside its weights; pair models rebuild their tables from the
+    /// task.
+    pub(crate) fn file(&self) -> Result<Option<(&'static str, Vec<u8>)>> {
+        match self {
+            CtrInputs::Rows { encoders } => {
+                let json = serde_json::to_vec(encoders)
+                    .map_err(|e| Error::Config(format!("encoders: {e}")))?;
+                Ok(Some((ENCODERS, json)))
+            }
+            CtrInputs::Pairs { .. } => Ok(None),
         }
-        Ok(())
     }
 }
 
@@ -252,14 +255,18 @@ impl CtrModel {
 
     /// Saves the weights (`model.bpk`, a burn record), the
     /// hyper-parameters (`params.json`) and, for a row model, the fitted
-    /// encoders (`encoders.json`) into `dir`, each written atomically.
+    /// encoders (`encoders.json`) as one folder `dir`, written
+    /// all-or-nothing ([`crate::io::write_folder_atomic`]).
     pub fn save(&self, dir: impl AsRef<Path>) -> Result<()> {
-        let dir = dir.as_ref();
-        save_weights(&self.net, dir)?;
-        self.inputs.save(dir)?;
-        let json = serde_json::to_string_pretty(&self.params)
+        let json = serde_json::to_vec_pretty(&self.params)
             .map_err(|e| Error::Config(format!("params: {e}")))?;
-        crate::io::write_atomic(&dir.join("params.json"), json.as_bytes())
+        let mut files = vec![
+            ("model.bpk", weight_bytes(&self.net)?),
+            ("params.json", json),
+        ];
+        files.extend(self.inputs.file()?);
+        let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (*n, b.as_slice())).collect();
+        crate::io::write_folder_atomic(dir.as_ref(), &refs)
     }
 
     /// Loads a model saved by [`CtrModel::save`] (or a trainer checkpoint
@@ -421,13 +428,11 @@ pub(crate) fn transfer(
         .map_err(|e| Error::Config(format!("loading the weights on {dev}: {e}")))
 }
 
-/// Writes `net`'s weights (a burnpack record) to `dir/model.bpk`
-/// atomically, creating `dir`.
-pub(crate) fn save_weights(net: &CtrNet, dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let bytes =
-        net.clone().into_record().into_bytes().map_err(|e| {
-            Error::Config(format!("encoding the weights for {}: {e}", dir.display()))
-        })?;
-    crate::io::write_atomic(&dir.join("model.bpk"), &bytes)
+/// `net`'s weights as a burnpack record (the bytes of `model.bpk`).
+pub(crate) fn weight_bytes(net: &CtrNet) -> Result<Vec<u8>> {
+    net.clone()
+        .into_record()
+        .into_bytes()
+        .map(|b| b.to_vec())
+        .map_err(|e| Error::Config(format!("encoding the weights: {e}")))
 }

@@ -168,7 +168,7 @@ impl CtrScorer {
 }
 
 /// A borrowed [`Scorer`] view of a MovieLens CTR network, so that
-/// [`crate::eval`] measures it with the code every other model goes
+/// `eval` measures it with the code every other model goes
 /// through.
 #[derive(Debug, Clone, Copy)]
 pub struct PairScorer<'a> {

@@ -873,6 +873,9 @@ fn sampled_validation(cands: &crate::split::Candidates, scores: &[f32]) -> Valid
     }
 }
 
+/// Writes a checkpoint folder (`model.bpk`, `optimizer.bin` for `last/`,
+/// `encoders.json` for row models, `state.json`) all-or-nothing: a run killed
+/// while writing resumes from the previous whole checkpoint.
 fn save_checkpoint(
     dir: &Path,
     net: &CtrNet,
@@ -882,16 +885,18 @@ fn save_checkpoint(
 ) -> Result<()> {
     let fail =
         |what: &str, e: String| Error::Config(format!("saving {what} in {}: {e}", dir.display()));
-    super::model::save_weights(net, dir)?;
-    inputs.save(dir)?;
+    let mut files = vec![("model.bpk", super::model::weight_bytes(net)?)];
     if let Some(o) = optim {
         let bytes = o
             .into_bytes()
             .map_err(|e| fail("the optimizer", e.to_string()))?;
-        crate::io::write_atomic(&dir.join("optimizer.bin"), &bytes)?;
+        files.push(("optimizer.bin", bytes.to_vec()));
     }
-    let json = serde_json::to_string_pretty(state).map_err(|e| fail("the state", e.to_string()))?;
-    crate::io::write_atomic(&dir.join("state.json"), json.as_bytes())
+    files.extend(inputs.file()?);
+    let json = serde_json::to_vec_pretty(state).map_err(|e| fail("the state", e.to_string()))?;
+    files.push(("state.json", json));
+    let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (*n, b.as_slice())).collect();
+    crate::io::write_folder_atomic(dir, &refs)
 }
 
 fn load_checkpoint(

@@ -304,6 +304,9 @@ impl Scorer for SvdModel {
             *o = self.predict(user, i);
         }
     }
+    fn predicts_ratings(&self) -> bool {
+        true
+    }
 }
 
 impl Fit for Svd {
