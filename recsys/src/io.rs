@@ -130,23 +130,22 @@ fn write_folder_steps(
         f.sync_all().map_err(fail)?;
     }
     sync_dir(&generation);
-    let previous = match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => std::fs::read_link(path).ok(),
+    match std::fs::symlink_metadata(path) {
         Ok(m) if m.is_dir() => {
-            // An older plain folder: aside, so that the link can take its name.
+            // An older plain folder: aside, so that the link can take its
+            // name (removed with the other generations below).
             let aside = parent.join(format!(".{name}.gen-old-{}", std::process::id()));
             step().map_err(fail)?;
             std::fs::rename(path, &aside).map_err(fail)?;
-            Some(aside.file_name().map(PathBuf::from).unwrap_or_default())
         }
-        Ok(_) => {
+        Ok(m) if !m.file_type().is_symlink() => {
             return Err(Error::BadFile {
                 path: path.to_path_buf(),
                 message: "exists and is not a folder: refusing to replace it".into(),
             });
         }
-        Err(_) => None,
-    };
+        _ => {}
+    }
     #[cfg(unix)]
     {
         let link = parent.join(format!(".{name}.link-{}", std::process::id()));
@@ -177,7 +176,6 @@ fn write_folder_steps(
             }
         }
     }
-    let _ = previous;
     Ok(())
 }
 
