@@ -74,6 +74,8 @@ pub struct Pipeline {
     side: Option<Dataset>,
     /// True for [`Pipeline::predefined`]: the split's files are the data.
     files_are_the_data: bool,
+    /// An item file whose items join full ranking's universe.
+    catalogue: Option<PathBuf>,
 }
 
 impl Pipeline {
@@ -98,6 +100,7 @@ impl Pipeline {
             name: None,
             side: None,
             files_are_the_data: false,
+            catalogue: None,
         }
     }
 
@@ -141,6 +144,15 @@ impl Pipeline {
         };
         p.files_are_the_data = true;
         p
+    }
+
+    /// Full ranking over the items of an item file too (the first column of
+    /// a delimited file, header auto-detected, e.g. the item features):
+    /// with split files, items nobody interacted with are ranked as well,
+    /// as they are against a dataset's catalogue. Full ranking only.
+    pub fn catalogue(mut self, items: impl Into<PathBuf>) -> Self {
+        self.catalogue = Some(items.into());
+        self
     }
 
     /// A predefined train file and a `user item label` candidates file
@@ -353,7 +365,10 @@ impl Pipeline {
             Some(t) => all.implicit(t),
             None => all.clone(),
         };
-        let split: SplitData = self.split.apply(&data)?;
+        let mut split: SplitData = self.split.apply(&data)?;
+        if let Some(path) = &self.catalogue {
+            split = with_catalogue(split, path)?;
+        }
         let (train, heldout, mask) = match self.on {
             EvalOn::Test => (
                 split.train.clone(),
@@ -411,6 +426,17 @@ impl Pipeline {
         if self.recall.is_none() {
             return bad("the pipeline has no model: add .recall(model)".into());
         }
+        // Every model's hyper-parameters, before any data is read.
+        let models = self
+            .recall
+            .iter()
+            .map(|(m, _)| m)
+            .chain(self.extra_recall.iter().map(|(m, _)| m))
+            .chain(self.rank.iter().map(|(m, _)| m));
+        for m in models {
+            m.check()
+                .map_err(|e| Error::Config(format!("{}: {e}", m.name())))?;
+        }
         if self.ks.is_empty() || self.ks.contains(&0) {
             return bad(format!("ks must be positive cut-offs, got {:?}", self.ks));
         }
@@ -442,6 +468,9 @@ impl Pipeline {
         }
         if (fixed_candidates || rating) && self.rank.is_some() {
             return bad("with the sampled and rating protocols only one model scores the rows: give it as .recall(model), without .rank".into());
+        }
+        if self.catalogue.is_some() && (fixed_candidates || rating) {
+            return bad("a catalogue widens the item universe of full ranking; the sampled and rating protocols score fixed rows".into());
         }
         if self.recall_pool == Some(0) || self.rank_pool == Some(0) {
             return bad("recall_pool and rank_pool must be at least 1".into());
@@ -527,7 +556,9 @@ impl Pipeline {
             DataSource::Interactions(_) => "the items of the interactions",
             DataSource::File(_) => "the items of the given files",
         };
-        let universe = if self.files_are_the_data {
+        let universe = if self.catalogue.is_some() {
+            "the items of the given files and the catalogue file"
+        } else if self.files_are_the_data {
             "the items of the given files"
         } else {
             universe
@@ -654,10 +685,7 @@ impl Pipeline {
         let masked = |s: &dyn Scorer, u: u32, n: usize| -> Vec<(u32, f32)> {
             let mut scores = vec![0.0; s.n_items()];
             s.score_all(u, &mut scores);
-            for &i in mask.user_items(u) {
-                scores[i as usize] = f32::NEG_INFINITY;
-            }
-            crate::metrics::ranking::top_k_indices(&scores, n)
+            crate::metrics::ranking::masked_top_k(&mut scores, &[mask.user_items(u)], n)
                 .into_iter()
                 .map(|i| (i, scores[i as usize]))
                 .collect()
@@ -863,4 +891,25 @@ mod tests {
         assert_eq!(items[0], 2, "in both lists: highest fused score");
         assert!(items.contains(&3) && items.contains(&4) && !items.contains(&5));
     }
+}
+
+/// `split` re-expressed in the item universe of its own items plus the
+/// items of the item file `path` (its first column).
+fn with_catalogue(split: SplitData, path: &std::path::Path) -> Result<SplitData> {
+    let extra = crate::data::FeaturesFile::new(path).load()?;
+    let users = split.train.users().clone();
+    let items = std::sync::Arc::new(crate::data::IdMap::from_raw(
+        split
+            .train
+            .items()
+            .raw_ids()
+            .iter()
+            .chain(extra.ids().raw_ids()),
+    ));
+    let remap = |p: &Interactions| crate::split::reindex(p, &users, &items);
+    Ok(SplitData {
+        train: remap(&split.train)?,
+        test: remap(&split.test)?,
+        val: split.val.as_ref().map(remap).transpose()?,
+    })
 }

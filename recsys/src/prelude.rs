@@ -26,6 +26,9 @@ pub use crate::models::{
     Fit, FitInput, ItemCF, ItemCFModel, Popularity, PopularityModel, Random, RandomModel, Scorer,
     UserCF, UserCFModel, model_from_name,
 };
+// `FitRows` is not here: `CtrParams` implements it and `Fit` with the same
+// method names (use `recsys::models::FitRows` to implement a row model).
+pub use crate::models::{BaseRate, BaseRateModel, RowScorer, row_model_from_name};
 pub use crate::notebook::{Environment, Profile};
 pub use crate::pipeline::{DataSource, EvalOn, Pipeline};
 pub use crate::plot::{Chart, Scale};

@@ -333,3 +333,46 @@ fn params_set_param_and_the_known_keys_agree_for_every_model() {
         }
     }
 }
+
+#[test]
+fn nested_hyper_parameters_are_listed_flat_and_set_back() {
+    // BM25 (a tagged enum with fields), time decay (an optional struct),
+    // ALS's solver: listed one level flat, every pair accepted back.
+    for (name, set) in [
+        ("itemcf", vec![("weighting", "bm25"), ("k1", "1.5")]),
+        ("itemcf", vec![("window_days", "10.5")]),
+        ("usercf", vec![("b", "0.5")]),
+        ("als", vec![("solver", "cholesky")]),
+        ("als", vec![("cg_steps", "5")]),
+        ("bpr", vec![("early_stopping", "3"), ("sampling", "popularity")]),
+    ] {
+        let set: Vec<(String, String)> =
+            set.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let m = model_from_name(name, &set).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let listed = m.params();
+        for (k, v) in &set {
+            assert!(
+                listed.iter().any(|(a, b)| a == k && b == v),
+                "{name}: {k}={v} not in {listed:?}"
+            );
+        }
+        let again = model_from_name(name, &listed).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(again.params(), listed, "{name}");
+    }
+    // k1 alone selects BM25; wrong types and values name the key.
+    let m = model_from_name("itemcf", &[("k1".into(), "2".into())]).unwrap();
+    assert!(m.params().contains(&("weighting".into(), "bm25".into())));
+    for (name, k, v) in [
+        ("itemcf", "k", "-1"),
+        ("itemcf", "b", "2"),
+        ("als", "alpha", "inf"),
+        ("bpr", "early_stopping", "soon"),
+        ("ease", "lambda", "0"),
+    ] {
+        let e = model_from_name(name, &[(k.into(), v.into())])
+            .err()
+            .unwrap_or_else(|| panic!("{name}: {k}={v} accepted"))
+            .to_string();
+        assert!(e.contains(k), "{name}: {e}");
+    }
+}

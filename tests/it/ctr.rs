@@ -148,3 +148,96 @@ fn deepfm_trains_on_criteo_from_a_train_config_and_reloads_without_refitting() {
         "{e}"
     );
 }
+
+/// `(user, item)` of every row of a peers' `ml100k_ctr` file, sorted.
+fn peer_pairs(path: &std::path::Path) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let mut f = l.split('\t');
+            (f.next().unwrap().to_string(), f.next().unwrap().to_string())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn movielens_ctr_is_a_feature_task_equal_to_the_peers_split_files() {
+    let (Some(dir), Some(_)) = (ctr_splits(), crate::data_dir()) else {
+        return;
+    };
+    let ml = Dataset::movielens_100k().unwrap();
+    let (_, frames) = recsys::features::movielens_ctr_frames(&ml).unwrap();
+    for (frame, file) in frames.iter().zip(["train.tsv", "val.tsv", "test.tsv"]) {
+        let users = frame.column("user_id").unwrap();
+        let items = frame.column("item_id").unwrap();
+        let mut ours: Vec<(String, String)> = users
+            .iter()
+            .zip(items)
+            .map(|(u, i)| (u.to_string(), i.to_string()))
+            .collect();
+        ours.sort();
+        assert_eq!(ours, peer_pairs(&dir.join("ml100k_ctr").join(file)), "{file}");
+    }
+    let task = FeatureTask::movielens_ctr(&ml).unwrap();
+    assert_eq!(
+        (
+            task.train.len(),
+            task.validation.as_ref().unwrap().len(),
+            task.test.len()
+        ),
+        (80_808, 9_596, 9_596)
+    );
+    let positives = |r: &FeatureRows| r.positives().iter().filter(|&&p| p).count();
+    assert_eq!(positives(&task.train), 46_268);
+    assert_eq!(positives(&task.test), 4_511);
+    // The peers list the six token fields; genres is the multi-hot one.
+    for (name, n) in peer_cardinalities("ml100k_ctr") {
+        assert_eq!(task.schema().field(&name).unwrap().vocab, n, "{name}");
+    }
+    assert_eq!(task.schema().field("genres").unwrap().vocab, 20, "19 genres + OOV");
+    assert!(task.test.groups.is_some(), "grouped by user for GAUC");
+}
+
+#[test]
+fn row_models_share_one_contract_and_one_pointwise_protocol() {
+    let Some(dir) = ctr_splits() else { return };
+    let task = FeatureTask::criteo_dir(dir.join("criteo")).unwrap();
+    let base = row_model_from_name("base_rate", &[]).unwrap();
+    base.check().unwrap();
+    let fitted = base.fit_rows(&task).unwrap();
+    let report = recsys::eval::evaluate_rows(fitted.as_ref(), &task.test, &task.name).unwrap();
+    assert!((report.get("AUC").unwrap() - 0.5).abs() < 1e-9);
+    let rate = 1_749.0 / 8_000.0_f64;
+    let ll = -(0.224 * rate.ln() + 0.776 * (1.0 - rate).ln());
+    assert!(
+        (report.get("LogLoss").unwrap() - ll).abs() < 1e-4,
+        "{:?} vs {ll}",
+        report.get("LogLoss")
+    );
+    let e = row_model_from_name("base_rate", &[("sead".into(), "1".into())])
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("sead") && e.contains("seed"), "{e}");
+    // Rows encoded by other encoders are refused.
+    let avazu = FeatureTask::avazu_dir(dir.join("avazu")).unwrap();
+    assert!(fitted.score_rows(&avazu.test).is_err());
+    // Two models on the same rows: a paired comparison.
+    let deep = row_model_from_name(
+        "deepfm",
+        &[
+            ("max_epochs".into(), "1".into()),
+            ("compute".into(), "cpu".into()),
+            ("verbose".into(), "false".into()),
+        ],
+    )
+    .unwrap()
+    .fit_rows(&task)
+    .unwrap();
+    let cmp = recsys::eval::compare_rows(fitted.as_ref(), deep.as_ref(), &task.test).unwrap();
+    assert!(cmp.auc.diff > 0.0, "{cmp:?}");
+}

@@ -180,6 +180,12 @@ fn contradictory_plans_are_errors_before_any_work() {
         let e = err(p);
         assert!(e.contains(words), "expected {words:?} in: {e}");
     }
+    // Every model's hyper-parameters are checked before any data is read:
+    // the files below do not exist.
+    let e = err(Pipeline::predefined("no/train.tsv", "no/test.tsv")
+        .recall(Popularity::default())
+        .rank(Als::default().factors(0)));
+    assert!(e.contains("als") && e.contains("factors"), "{e}");
     // The order of the builder calls does not matter.
     let r = base()
         .recall_pool(20)
@@ -292,6 +298,27 @@ fn full_ranking_states_its_item_universe() {
         "{}",
         r.protocol
     );
+    // A catalogue file widens the universe: its items are ranked too.
+    let items = crate::write(&dir, "items.tsv", "item\ttitle\ni1\ta\ni5\tb\ni6\tc\n");
+    let r = Pipeline::predefined(&train, &test)
+        .catalogue(&items)
+        .recall(Random::default())
+        .evaluate()
+        .unwrap();
+    assert!(
+        r.protocol
+            .ends_with("over 6 items (the items of the given files and the catalogue file)"),
+        "{}",
+        r.protocol
+    );
+    let e = Pipeline::predefined(&train, &test)
+        .catalogue(&items)
+        .sampled(2)
+        .recall(Random::default())
+        .evaluate()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("catalogue"), "{e}");
     let Some(_) = crate::data_dir() else { return };
     let r = Pipeline::movielens_100k()
         .split_loo()

@@ -72,6 +72,11 @@ enum Command {
         /// Test interactions (full ranking over all items not in train).
         #[arg(long, required_unless_present_any = ["candidates", "checkpoint"])]
         test: Option<PathBuf>,
+        /// With --test: an item file (first column = item id, e.g. the item
+        /// features) whose items are ranked too; without it, full ranking
+        /// ranks the items of the given files.
+        #[arg(long, requires = "test", conflicts_with = "candidates")]
+        catalogue: Option<PathBuf>,
         /// Candidates `user item label` (sampled protocol instead of full ranking).
         #[arg(long)]
         candidates: Option<PathBuf>,
@@ -174,6 +179,7 @@ fn run(cli: Cli) -> Result<()> {
             train,
             test,
             candidates,
+            catalogue,
             model,
             params,
             pool,
@@ -197,6 +203,9 @@ fn run(cli: Cli) -> Result<()> {
                 (None, None) => unreachable!("clap requires --test or --candidates"),
             };
             let mut pipeline = pipeline.recall_boxed(m).ks(&k);
+            if let Some(c) = catalogue {
+                pipeline = pipeline.catalogue(c);
+            }
             if rating {
                 pipeline = pipeline.rating();
             }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Dataset, RawFrame};
-use crate::features::{FeatureSpec, FeatureTask, MovieLensCtr};
+use crate::features::{FeatureSpec, FeatureTask, MovieLensCtr, movielens_ctr_frames};
 use crate::models::deep::{CtrModel, CtrParams};
 use crate::report::Report;
 use crate::{Error, Result};
@@ -43,10 +43,27 @@ pub enum CtrDataset {
     /// MovieLens 100K as the documents' CTR task (sampled protocol).
     #[serde(rename = "movielens_100k")]
     Movielens100k,
+    /// MovieLens 100K as the peer harness's pointwise CTR task (every
+    /// rating a row, label = rating ≥ 4, split per user by time; see
+    /// `FeatureTask::movielens_ctr`).
+    #[serde(rename = "movielens_100k_ctr")]
+    Movielens100kCtr,
     /// The Criteo Kaggle format (pointwise protocol).
     Criteo,
     /// The Avazu format (pointwise protocol).
     Avazu,
+}
+
+impl CtrDataset {
+    /// The name reports give the data.
+    pub fn describe(self) -> &'static str {
+        match self {
+            CtrDataset::Movielens100k => "MovieLens CTR",
+            CtrDataset::Movielens100kCtr => "MovieLens 100K CTR",
+            CtrDataset::Criteo => "Criteo",
+            CtrDataset::Avazu => "Avazu",
+        }
+    }
 }
 
 /// Which CTR task.
@@ -109,6 +126,12 @@ impl TrainConfig {
             }
         }
         match (cfg.data.dataset, &cfg.data.split_dir, &cfg.data.file) {
+            (CtrDataset::Movielens100kCtr, Some(_), _) | (CtrDataset::Movielens100kCtr, _, Some(_)) => {
+                return Err(Error::param(
+                    "data",
+                    "movielens_100k_ctr is built from MovieLens 100K by its rule: give neither split_dir nor file",
+                ));
+            }
             (CtrDataset::Movielens100k, _, Some(_)) => {
                 return Err(Error::param(
                     "data.file",
@@ -145,12 +168,16 @@ impl TrainConfig {
                 None => task,
             }));
         }
-        let [train, val, test] = self.frames()?;
-        let (name, spec) = match d.dataset {
-            CtrDataset::Criteo => ("Criteo", FeatureSpec::criteo()),
-            _ => ("Avazu", FeatureSpec::avazu(&train)),
+        let task = if d.dataset == CtrDataset::Movielens100kCtr {
+            FeatureTask::movielens_ctr(&Dataset::movielens_100k()?)?
+        } else {
+            let [train, val, test] = self.frames()?;
+            let spec = match d.dataset {
+                CtrDataset::Criteo => FeatureSpec::criteo(),
+                _ => FeatureSpec::avazu(&train),
+            };
+            FeatureTask::new(d.dataset.describe(), spec, &train, Some(&val), &test)?
         };
-        let task = FeatureTask::new(name, spec, &train, Some(&val), &test)?;
         Ok(CtrTask::Rows(match d.field_dim {
             Some(k) => task.uniform_dims(k),
             None => task,
@@ -160,6 +187,9 @@ impl TrainConfig {
     /// The raw train, validation and test rows of a Criteo / Avazu config.
     fn frames(&self) -> Result<[RawFrame; 3]> {
         let d = &self.data;
+        if d.dataset == CtrDataset::Movielens100kCtr {
+            return Ok(movielens_ctr_frames(&Dataset::movielens_100k()?)?.1);
+        }
         let (read, ext): (fn(&Path) -> Result<RawFrame>, &str) = match d.dataset {
             CtrDataset::Criteo => (|p| RawFrame::read_criteo(p), "txt"),
             _ => (|p| RawFrame::read_avazu(p), "csv"),
@@ -195,7 +225,7 @@ impl TrainConfig {
             }
             CtrTask::Rows(task) => {
                 let model = params.fit_features(&task)?;
-                let report = model.evaluate_rows(&task.test, &task.name)?;
+                let report = crate::eval::evaluate_rows(&model, &task.test, &task.name)?;
                 (model, report)
             }
         };
@@ -275,8 +305,8 @@ pub fn evaluate_checkpoint(dir: &Path, full: bool) -> Result<Vec<Report>> {
         let [_, _, test] = cfg.frames()?;
         let rows = model.encode(&test)?;
         let name = run_name(run, &model);
-        let dataset = format!("{:?}", cfg.data.dataset);
-        return Ok(vec![model.evaluate_rows(&rows, &dataset)?.named(name)]);
+        let dataset = cfg.data.dataset.describe();
+        return Ok(vec![crate::eval::evaluate_rows(&model, &rows, dataset)?.named(name)]);
     }
     let CtrTask::Pairs(task) = cfg.task()? else {
         unreachable!("MovieLens configs build pair tasks")

@@ -114,6 +114,38 @@ impl RawFrame {
         ])
     }
 
+    /// A frame from columns built in memory (`source` names them in
+    /// errors; row `r` is reported as line `r + 1`). Every column must have
+    /// the same length and every name must be new.
+    pub fn from_columns(
+        source: impl Into<PathBuf>,
+        columns: Vec<(String, Vec<Box<str>>)>,
+    ) -> Result<RawFrame> {
+        let source = source.into();
+        let n = columns.first().map_or(0, |(_, c)| c.len());
+        for (i, (name, cells)) in columns.iter().enumerate() {
+            if cells.len() != n {
+                return Err(Error::BadFile {
+                    path: source,
+                    message: format!("column {name:?} has {} rows, the first has {n}", cells.len()),
+                });
+            }
+            if columns[..i].iter().any(|(m, _)| m == name) {
+                return Err(Error::BadFile {
+                    path: source,
+                    message: format!("column {name:?} is given twice"),
+                });
+            }
+        }
+        let (names, cells) = columns.into_iter().unzip();
+        Ok(RawFrame {
+            source,
+            columns: names,
+            cells,
+            lines: (1..=n as u32).collect(),
+        })
+    }
+
     fn new(source: &Path, columns: Vec<String>) -> RawFrame {
         RawFrame {
             source: source.to_path_buf(),

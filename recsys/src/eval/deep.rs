@@ -6,10 +6,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use super::{
-    MetricSeries, ScoredRows, full_ranking_metrics, pointwise_metrics, ranked_lists,
-    sampled_metrics,
-};
+use super::{MetricSeries, full_ranking_metrics, ranked_lists, sampled_metrics};
 use crate::Result;
 use crate::features::FeatureRows;
 use crate::models::Fit;
@@ -97,37 +94,10 @@ impl CtrModel {
     /// model's encoders): AUC, GAUC (when the rows have groups) and LogLoss,
     /// each with a 95 % bootstrap CI (by [`pointwise_metrics`]).
     pub fn evaluate_rows(&self, rows: &FeatureRows, dataset: &str) -> Result<Report> {
-        let t = Instant::now();
-        let scores = self.predict_rows(rows)?;
-        let labels = rows.positives();
-        let series = pointwise_metrics(
-            ScoredRows {
-                scores: &scores,
-                labels: &labels,
-                groups: rows.groups.as_deref(),
-                probabilities: true,
-            },
-            self.params.seed,
-        )?;
-        Ok(Report::from_parts(ReportParts {
-            model: self.name().to_string(),
-            params: self.report_params(),
-            dataset: dataset.to_string(),
-            protocol: format!(
-                "pointwise: {} labelled rows of {}",
-                rows.len(),
-                rows.source.display()
-            ),
-            users: Vec::new(),
-            series,
-            stages: Vec::new(),
-            fit_seconds: self.fit_seconds(),
-            recommend_seconds: t.elapsed().as_secs_f64(),
-            seed: self.params.seed,
-        }))
+        super::evaluate_rows(self, rows, dataset)
     }
 
-    fn fit_seconds(&self) -> f64 {
+    pub(crate) fn fit_seconds(&self) -> f64 {
         self.epochs
             .iter()
             .map(|e| e.train_seconds + e.eval_seconds)
@@ -137,7 +107,7 @@ impl CtrModel {
 
     /// Every hyper-parameter (as [`Fit::params`] lists them), the kept
     /// epoch and the validation metric.
-    fn report_params(&self) -> Vec<(String, String)> {
+    pub(crate) fn report_params(&self) -> Vec<(String, String)> {
         let mut v = Fit::params(&self.params);
         if self.best_epoch > 0 {
             v.push(("best_epoch".into(), self.best_epoch.to_string()));

@@ -8,6 +8,8 @@ use rayon::prelude::*;
 mod ctr;
 #[cfg(feature = "deep")]
 mod deep;
+mod rows;
+pub use rows::{compare_rows, evaluate_rows};
 pub use ctr::{
     POINTWISE_RESAMPLES, PointwiseComparison, ScoredRows, compare_pointwise, pointwise_metrics,
 };
@@ -69,13 +71,11 @@ pub fn ranked_lists(
         .map(|&u| {
             let mut s = vec![0.0f32; n];
             scorer.score_all(u, &mut s);
-            for &i in scorer.train().user_items(u) {
-                s[i as usize] = f32::NEG_INFINITY;
-            }
-            for &i in hidden.get(&u).map(Vec::as_slice).unwrap_or(&[]) {
-                s[i as usize] = f32::NEG_INFINITY;
-            }
-            (u, ranking::top_k_indices(&s, k))
+            let hidden = hidden.get(&u).map(Vec::as_slice).unwrap_or(&[]);
+            (
+                u,
+                ranking::masked_top_k(&mut s, &[scorer.train().user_items(u), hidden], k),
+            )
         })
         .collect()
 }

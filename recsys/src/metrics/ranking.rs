@@ -44,6 +44,19 @@ pub fn top_k(list: &[u32], relevant: &[u32], k: usize) -> TopK {
     }
 }
 
+/// The crate's one masked top-k: every item of every list of `masks` is
+/// set to −∞ in `scores` (a user's training items, held-out items, the
+/// query item), then the top `k` of the rest by [`top_k_indices`]: best
+/// first, ties by index ascending, masked items never returned.
+pub fn masked_top_k(scores: &mut [f32], masks: &[&[u32]], k: usize) -> Vec<u32> {
+    for mask in masks {
+        for &i in *mask {
+            scores[i as usize] = f32::NEG_INFINITY;
+        }
+    }
+    top_k_indices(scores, k)
+}
+
 /// Indices of the `k` largest scores, best first; ties by index ascending.
 /// Entries with `f32::NEG_INFINITY` are never returned. One pass with a
 /// small sorted buffer when `k` is small, else a partial sort.

@@ -1,6 +1,7 @@
 //! Non-personalised baselines: Popularity and Random.
 
-use super::{Fit, FitInput, Scorer, parse_param, unknown_param};
+use super::params::{params_of, set_param_of};
+use super::{Fit, FitInput, Scorer};
 use crate::Result;
 use crate::data::Interactions;
 
@@ -13,7 +14,7 @@ use crate::data::Interactions;
 /// assert_eq!(model.recommend(0, 3, true).len(), 3);
 /// # Ok::<(), recsys::Error>(())
 /// ```
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Popularity {}
 
 impl Popularity {
@@ -71,10 +72,10 @@ impl Fit for Popularity {
         "popularity".into()
     }
     fn params(&self) -> Vec<(String, String)> {
-        vec![]
+        params_of(self)
     }
-    fn set_param(&mut self, key: &str, _value: &str) -> Result<()> {
-        Err(unknown_param("popularity", key, &[]))
+    fn set_param(&mut self, key: &str, value: &str) -> Result<()> {
+        set_param_of(self, "popularity", key, value, &[], |_| Ok(()))
     }
     fn fit_scorer(&self, input: FitInput<'_>) -> Result<Box<dyn Scorer>> {
         Ok(Box::new(self.fit(input.train)?))
@@ -82,7 +83,7 @@ impl Fit for Popularity {
 }
 
 /// Scores items uniformly at random (a floor every model must beat).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Random {
     seed: u64,
 }
@@ -160,14 +161,10 @@ impl Fit for Random {
         "random".into()
     }
     fn params(&self) -> Vec<(String, String)> {
-        vec![("seed".into(), self.seed.to_string())]
+        params_of(self)
     }
     fn set_param(&mut self, key: &str, value: &str) -> Result<()> {
-        match key {
-            "seed" => self.seed = parse_param(key, value)?,
-            _ => return Err(unknown_param("random", key, &["seed"])),
-        }
-        Ok(())
+        set_param_of(self, "random", key, value, &[], |_| Ok(()))
     }
     fn fit_scorer(&self, input: FitInput<'_>) -> Result<Box<dyn Scorer>> {
         Ok(Box::new(self.fit(input.train)?))

@@ -12,18 +12,21 @@ pub mod contract;
 #[cfg(feature = "deep")]
 pub mod deep;
 pub mod mf;
+pub(crate) mod params;
 pub mod persist;
 pub mod retrieval;
+pub mod rows;
 pub mod training;
 
 pub use baseline::{Popularity, PopularityModel, Random, RandomModel};
 pub use cf::{ItemCF, ItemCFModel, UserCF, UserCFModel};
 pub use mf::{Als, AlsSolver, Bpr, Ease, EaseModel, FactorModel, Svd, SvdModel};
 pub use retrieval::{AnnIndex, AnnParams, AnnRecall};
+pub use rows::{BaseRate, BaseRateModel, FitRows, ROW_MODEL_NAMES, RowScorer, row_model_from_name};
 pub use training::{EpochLog, LearningCurve};
 
 use crate::data::{Dataset, Interactions};
-use crate::metrics::ranking::top_k_indices;
+use crate::metrics::ranking::masked_top_k;
 use crate::{Error, Result};
 
 /// Hyper-parameters that can be fitted into a [`Scorer`].
@@ -35,6 +38,12 @@ pub trait Fit: Send + Sync {
     /// Sets one hyper-parameter from text (`--param key=value`). Unknown
     /// names are an error listing the known ones.
     fn set_param(&mut self, key: &str, value: &str) -> Result<()>;
+    /// Checks every hyper-parameter before any work (linfa's `ParamGuard`
+    /// step): the pipeline checks every stage's model before it loads or
+    /// fits anything, and `fit_scorer` checks again.
+    fn check(&self) -> Result<()> {
+        Ok(())
+    }
     /// Checks the hyper-parameters, then fits on `input` (training
     /// interactions; iterative models validate and early-stop on
     /// `input.validation`; feature-based models read `input.side`; every
@@ -130,12 +139,12 @@ pub trait Scorer: Send + Sync {
     fn recommend(&self, user: u32, k: usize, exclude_seen: bool) -> Vec<(u32, f32)> {
         let mut scores = vec![0.0; self.n_items()];
         self.score_all(user, &mut scores);
-        if exclude_seen {
-            for &i in self.train().user_items(user) {
-                scores[i as usize] = f32::NEG_INFINITY;
-            }
-        }
-        top_k_indices(&scores, k)
+        let seen: &[u32] = if exclude_seen {
+            self.train().user_items(user)
+        } else {
+            &[]
+        };
+        masked_top_k(&mut scores, &[seen], k)
             .into_iter()
             .map(|i| (i, scores[i as usize]))
             .collect()
@@ -172,7 +181,7 @@ pub fn model_from_name(name: &str, params: &[(String, String)]) -> Result<Box<dy
             if let Some(arch) = deep::Arch::from_name(other) {
                 let mut m = deep::CtrParams::new(arch);
                 for (k, v) in params {
-                    m.set_param(k, v)?;
+                    Fit::set_param(&mut m, k, v)?;
                 }
                 return Ok(Box::new(m));
             }
@@ -188,7 +197,7 @@ pub fn model_from_name(name: &str, params: &[(String, String)]) -> Result<Box<dy
         }
     };
     for (k, v) in params {
-        model.set_param(k, v)?;
+        Fit::set_param(model.as_mut(), k, v)?;
     }
     Ok(model)
 }

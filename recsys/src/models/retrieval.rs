@@ -7,7 +7,7 @@ use faer::MatRef;
 use hnsw_rs::prelude::{DistL2, Hnsw};
 use rayon::prelude::*;
 
-use crate::metrics::ranking::top_k_indices;
+use crate::metrics::ranking::masked_top_k;
 use crate::models::mf::FactorModel;
 use crate::{Error, Result};
 
@@ -51,12 +51,12 @@ impl FactorModel {
                         if let Some(bias) = &self.item_bias {
                             s.iter_mut().zip(bias).for_each(|(a, b)| *a += b);
                         }
-                        if exclude_seen {
-                            for &i in self.train.user_items(u) {
-                                s[i as usize] = f32::NEG_INFINITY;
-                            }
-                        }
-                        top_k_indices(&s, k)
+                        let seen: &[u32] = if exclude_seen {
+                            self.train.user_items(u)
+                        } else {
+                            &[]
+                        };
+                        masked_top_k(&mut s, &[seen], k)
                             .into_iter()
                             .map(|i| (i, s[i as usize]))
                             .collect::<Vec<_>>()

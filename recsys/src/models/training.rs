@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::Interactions;
 use crate::display::{html_table, text_table};
-use crate::metrics::ranking::{top_k, top_k_indices};
+use crate::metrics::ranking::{masked_top_k, top_k};
 use crate::plot::{Chart, Scale, line_chart};
 
 /// One epoch (or ALS iteration) of training.
@@ -131,13 +131,21 @@ impl std::fmt::Display for LearningCurve {
     }
 }
 
-/// Validation and early-stopping settings of an iterative model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Validation and early-stopping settings of an iterative model (in its
+/// builder with `#[serde(flatten)]`: `eval_every`, `early_stopping`,
+/// `validation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Validation {
     /// Check validation NDCG@10 every this many epochs.
+    #[serde(rename = "eval_every")]
     pub every: usize,
-    /// Stop after this many checks without improvement (`None`: never).
+    /// Stop after this many checks without improvement (`None`: never;
+    /// spelled `off`, `none` or 0).
+    #[serde(rename = "early_stopping", alias = "patience", with = "patience_text")]
     pub patience: Option<usize>,
+    /// The one validation metric (listed, settable only to itself).
+    #[serde(default)]
+    pub validation: FixedMetric,
 }
 
 impl Default for Validation {
@@ -145,45 +153,80 @@ impl Default for Validation {
         Validation {
             every: 1,
             patience: None,
+            validation: FixedMetric,
         }
     }
 }
 
 impl Validation {
-    /// Sets `early_stopping` (alias `patience`) or `eval_every` from text;
-    /// `None` when `key` is neither.
-    pub(crate) fn set_param(&mut self, key: &str, value: &str) -> Option<crate::Result<()>> {
-        let parse = |v: &str| crate::models::parse_param::<usize>(key, v).map(|n| n.max(1));
-        Some(match key {
-            "early_stopping" | "patience" if matches!(value.trim(), "off" | "none" | "0") => {
-                self.patience = None;
-                Ok(())
-            }
-            "early_stopping" | "patience" => parse(value).map(|n| self.patience = Some(n)),
-            "eval_every" => parse(value).map(|n| self.every = n),
-            // Listed by `params()`; there is one validation metric.
-            "validation" if value.trim() == VALIDATION_METRIC => Ok(()),
-            "validation" => Err(crate::Error::param(
-                key,
-                format!("the validation metric is fixed: {VALIDATION_METRIC}"),
-            )),
-            _ => return None,
-        })
+    /// The aliases of [`crate::models::params::updated`] for these keys.
+    pub(crate) const ALIASES: [(&'static str, &'static str); 1] = [("patience", "early_stopping")];
+
+    /// `eval_every` and `early_stopping` are at least 1.
+    pub(crate) fn check(&self) -> crate::Result<()> {
+        if self.every == 0 {
+            return Err(crate::Error::param("eval_every", "must be ≥ 1"));
+        }
+        if self.patience == Some(0) {
+            return Err(crate::Error::param("early_stopping", "must be ≥ 1 or off"));
+        }
+        Ok(())
     }
 }
 
-impl Validation {
-    /// `eval_every`, `early_stopping` (`off` without) and the validation
-    /// metric, as a model's [`crate::Fit::params`] lists them.
-    pub(crate) fn params(&self) -> Vec<(String, String)> {
-        vec![
-            ("eval_every".into(), self.every.to_string()),
-            (
-                "early_stopping".into(),
-                self.patience.map_or("off".into(), |p| p.to_string()),
-            ),
-            ("validation".into(), VALIDATION_METRIC.into()),
-        ]
+/// [`VALIDATION_METRIC`] as a parameter value: serialized as its text,
+/// and only that text deserializes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct FixedMetric;
+
+impl serde::Serialize for FixedMetric {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(VALIDATION_METRIC)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for FixedMetric {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        if text.trim() == VALIDATION_METRIC {
+            Ok(FixedMetric)
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "the validation metric is fixed: {VALIDATION_METRIC}"
+            )))
+        }
+    }
+}
+
+/// `early_stopping` as text: a count, or `off` (also `none`, 0) for none.
+mod patience_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(p: &Option<usize>, s: S) -> Result<S::Ok, S::Error> {
+        match p {
+            Some(n) => s.serialize_u64(*n as u64),
+            None => s.serialize_str("off"),
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Text {
+        Count(u64),
+        Word(String),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+        match Text::deserialize(d)? {
+            Text::Count(0) => Ok(None),
+            Text::Count(n) => Ok(Some(n as usize)),
+            Text::Word(w) => match w.trim() {
+                "off" | "none" | "0" => Ok(None),
+                t => t.parse::<usize>().map(|n| (n > 0).then_some(n)).map_err(|_| {
+                    serde::de::Error::custom(format!("{t:?}: expected a count or off"))
+                }),
+            },
+        }
     }
 }
 
@@ -371,10 +414,7 @@ impl<'a> Monitor<'a> {
                 || vec![0f32; n],
                 |s, (u, items)| {
                     score(*u, s);
-                    for &i in self.train.user_items(*u) {
-                        s[i as usize] = f32::NEG_INFINITY;
-                    }
-                    top_k(&top_k_indices(s, 10), items, 10).ndcg
+                    top_k(&masked_top_k(s, &[self.train.user_items(*u)], 10), items, 10).ndcg
                 },
             )
             .sum();

@@ -6,18 +6,31 @@ use rayon::prelude::*;
 
 use super::content::ContentProfiles;
 use super::knn::{Csr, SparseSim, keep_top_k};
-use super::neighbourhood::{Neighbourhood, NormBy, PARAMS, aggregate};
+use super::neighbourhood::{ALIASES, Neighbourhood, NormBy, aggregate};
+use crate::models::params::{params_of, updated};
 use super::{Feedback, Similarity, Weighting};
 use crate::data::Interactions;
-use crate::models::{Fit, FitInput, Scorer, parse_param, unknown_param};
+use crate::models::{Fit, FitInput, Scorer};
 use crate::{Error, Result};
 
 /// Time-decayed co-occurrence: two interactions of a user count only when
 /// at most `window_days` apart, with weight `2^(−Δt / half_life_days)`.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct TimeDecay {
+    /// Defaults to 30.
     pub window_days: f64,
+    /// Defaults to 7.
     pub half_life_days: f64,
+}
+
+impl Default for TimeDecay {
+    fn default() -> Self {
+        TimeDecay {
+            window_days: 30.0,
+            half_life_days: 7.0,
+        }
+    }
 }
 
 /// Item-based CF hyper-parameters: a sparse top-k item–item similarity, and
@@ -31,10 +44,15 @@ pub struct TimeDecay {
 /// assert_eq!(model.recommend(3, 1, true)[0].0, withheld[3].unwrap());
 /// # Ok::<(), recsys::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ItemCF {
+    #[serde(flatten)]
     nb: Neighbourhood,
+    /// Off (`null`, not listed) or `window_days` and `half_life_days`.
     time_decay: Option<TimeDecay>,
+    /// Content similarity instead of co-occurrence (data, not a parameter:
+    /// listed as `source = content`).
+    #[serde(skip)]
     content: Option<Arc<ContentProfiles>>,
 }
 
@@ -251,47 +269,28 @@ impl Fit for ItemCF {
         "itemcf".into()
     }
     fn params(&self) -> Vec<(String, String)> {
-        let mut p = self.nb.params();
-        if let Some(d) = self.time_decay {
-            p.push(("window_days".into(), d.window_days.to_string()));
-            p.push(("half_life_days".into(), d.half_life_days.to_string()));
-        }
+        let mut p = params_of(self);
         if self.content.is_some() {
             p.push(("source".into(), "content".into()));
         }
         p
     }
     fn set_param(&mut self, key: &str, value: &str) -> Result<()> {
-        if self.nb.set_param(key, value)? {
-            return Ok(());
-        }
-        let decay = self.time_decay.unwrap_or(TimeDecay {
-            window_days: 30.0,
-            half_life_days: 7.0,
-        });
-        match key {
-            "window_days" => {
-                self.time_decay = Some(TimeDecay {
-                    window_days: parse_param(key, value)?,
-                    ..decay
-                })
-            }
-            "half_life_days" => {
-                self.time_decay = Some(TimeDecay {
-                    half_life_days: parse_param(key, value)?,
-                    ..decay
-                })
-            }
-            _ => {
-                let known: Vec<&str> = PARAMS
-                    .iter()
-                    .copied()
-                    .chain(["window_days", "half_life_days"])
-                    .collect();
-                return Err(unknown_param("itemcf", key, &known));
-            }
-        }
+        let mut aliases = ALIASES.to_vec();
+        aliases.extend([
+            ("window_days", "time_decay.window_days"),
+            ("half_life_days", "time_decay.half_life_days"),
+        ]);
+        let mut base = self.clone();
+        base.nb.prepare(key);
+        let mut next = updated(&base, "itemcf", key, value, &aliases)?;
+        next.content = self.content.clone();
+        next.nb.check_params()?;
+        *self = next;
         Ok(())
+    }
+    fn check(&self) -> Result<()> {
+        self.nb.check_params()
     }
     fn fit_scorer(&self, input: FitInput<'_>) -> Result<Box<dyn Scorer>> {
         Ok(Box::new(self.fit(input.train)?))

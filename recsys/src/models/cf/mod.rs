@@ -13,7 +13,6 @@ pub use itemcf::{ItemCF, ItemCFModel, TimeDecay};
 pub use knn::SparseSim;
 pub use usercf::{UserCF, UserCFModel};
 
-use crate::{Error, Result};
 
 /// How two entities (items for ItemCF, users for UserCF) are compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -32,20 +31,46 @@ pub enum Similarity {
     /// Cosine after centring by the *other* side's mean (the user mean for
     /// ItemCF, Sarwar et al. 2001), over co-rated entries. Binary input:
     /// same as cosine.
+    #[serde(alias = "adjusted-cosine")]
     AdjustedCosine,
 }
 
 /// Weighting of the interaction matrix before comparing, with the compared
 /// entities as documents and the other side as terms.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Weighting {
     /// Values as they are.
     None,
     /// `sqrt(x) · idf`, `idf = ln N − ln(1 + df)` (implicit's TF-IDF).
+    #[serde(rename = "tfidf", alias = "tf-idf", alias = "tf_idf")]
     TfIdf,
-    /// Okapi BM25 with `k1` and `b` (implicit's BM25).
-    Bm25 { k1: f32, b: f32 },
+    /// Okapi BM25 with `k1` and `b` (implicit's BM25; defaults 1.2 and
+    /// 0.75 as there).
+    Bm25 {
+        #[serde(default = "bm25_k1")]
+        k1: f32,
+        #[serde(default = "bm25_b")]
+        b: f32,
+    },
+}
+
+fn bm25_k1() -> f32 {
+    1.2
+}
+
+fn bm25_b() -> f32 {
+    0.75
+}
+
+impl Weighting {
+    /// BM25 with implicit's defaults (`k1` 1.2, `b` 0.75).
+    pub fn bm25() -> Weighting {
+        Weighting::Bm25 {
+            k1: bm25_k1(),
+            b: bm25_b(),
+        }
+    }
 }
 
 /// Which interaction values the model uses.
@@ -53,68 +78,9 @@ pub enum Weighting {
 #[serde(rename_all = "snake_case")]
 pub enum Feedback {
     /// Every interaction counts 1 (implicit feedback).
+    #[serde(alias = "implicit")]
     Binary,
     /// Ratings as values (explicit feedback; needs a rating column).
+    #[serde(alias = "explicit")]
     Ratings,
-}
-
-pub(crate) fn parse_similarity(v: &str) -> Result<Similarity> {
-    Ok(match v.trim().to_ascii_lowercase().as_str() {
-        "cosine" => Similarity::Cosine,
-        "dot" => Similarity::Dot,
-        "jaccard" => Similarity::Jaccard,
-        "pearson" => Similarity::Pearson,
-        "adjusted_cosine" | "adjusted-cosine" => Similarity::AdjustedCosine,
-        o => {
-            return Err(Error::param(
-                "similarity",
-                format!("{o:?}: expected cosine, dot, jaccard, pearson or adjusted_cosine"),
-            ));
-        }
-    })
-}
-
-pub(crate) fn parse_weighting(v: &str, k1: f32, b: f32) -> Result<Weighting> {
-    Ok(match v.trim().to_ascii_lowercase().as_str() {
-        "none" => Weighting::None,
-        "tfidf" | "tf-idf" => Weighting::TfIdf,
-        "bm25" => Weighting::Bm25 { k1, b },
-        o => {
-            return Err(Error::param(
-                "weighting",
-                format!("{o:?}: expected none, tfidf or bm25"),
-            ));
-        }
-    })
-}
-
-pub(crate) fn parse_feedback(v: &str) -> Result<Feedback> {
-    Ok(match v.trim().to_ascii_lowercase().as_str() {
-        "binary" | "implicit" => Feedback::Binary,
-        "ratings" | "explicit" => Feedback::Ratings,
-        o => {
-            return Err(Error::param(
-                "feedback",
-                format!("{o:?}: expected binary or ratings"),
-            ));
-        }
-    })
-}
-
-pub(crate) fn weighting_name(w: Weighting) -> String {
-    match w {
-        Weighting::None => "none".into(),
-        Weighting::TfIdf => "tfidf".into(),
-        Weighting::Bm25 { .. } => "bm25".into(),
-    }
-}
-
-pub(crate) fn similarity_name(s: Similarity) -> &'static str {
-    match s {
-        Similarity::Cosine => "cosine",
-        Similarity::Dot => "dot",
-        Similarity::Jaccard => "jaccard",
-        Similarity::Pearson => "pearson",
-        Similarity::AdjustedCosine => "adjusted_cosine",
-    }
 }

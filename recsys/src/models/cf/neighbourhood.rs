@@ -2,16 +2,13 @@
 //! and text form, the similarity computation and the score aggregation.
 
 use super::knn::{Csr, KnnSpec, SparseSim, all_pairs_knn};
-use super::{
-    Feedback, Similarity, Weighting, parse_feedback, parse_similarity, parse_weighting,
-    similarity_name, weighting_name,
-};
+use super::{Feedback, Similarity, Weighting};
 use crate::data::Interactions;
-use crate::models::parse_param;
 use crate::{Error, Result};
 
-/// Neighbourhood settings (see the builders of ItemCF and UserCF).
-#[derive(Debug, Clone, PartialEq)]
+/// Neighbourhood settings (see the builders of ItemCF and UserCF; in them
+/// with `#[serde(flatten)]`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Neighbourhood {
     pub k: usize,
     pub similarity: Similarity,
@@ -21,17 +18,8 @@ pub(crate) struct Neighbourhood {
     pub normalize: bool,
 }
 
-/// Parameter names every neighbourhood model accepts.
-pub(crate) const PARAMS: [&str; 8] = [
-    "k",
-    "similarity",
-    "weighting",
-    "k1",
-    "b",
-    "shrinkage",
-    "feedback",
-    "normalize",
-];
+/// The names `params()` lists for BM25's settings, and their paths.
+pub(crate) const ALIASES: [(&str, &str); 2] = [("k1", "weighting.k1"), ("b", "weighting.b")];
 
 impl Neighbourhood {
     pub fn with_k(k: usize) -> Self {
@@ -53,7 +41,29 @@ impl Neighbourhood {
             )
     }
 
+    /// Before `set_param(key)`: setting `k1` or `b` selects BM25 (the other
+    /// at its default), as a user writing `k1=…` means.
+    pub fn prepare(&mut self, key: &str) {
+        if matches!(key, "k1" | "b") && !matches!(self.weighting, Weighting::Bm25 { .. }) {
+            self.weighting = Weighting::bm25();
+        }
+    }
+
+    /// The checks that need no data, then that ratings exist when used.
     pub fn check(&self, train: &Interactions) -> Result<()> {
+        self.check_params()?;
+        if self.feedback == Feedback::Ratings && train.ratings().is_none() {
+            return Err(Error::param(
+                "feedback",
+                "ratings requested but the data has no rating column",
+            ));
+        }
+        Ok(())
+    }
+
+    /// `k` ≥ 1, `shrinkage` ≥ 0, BM25's `k1` ≥ 0 and `b` in [0, 1], no
+    /// weighting of mean-centred ratings.
+    pub fn check_params(&self) -> Result<()> {
         if self.k == 0 {
             return Err(Error::param("k", "must be at least 1"));
         }
@@ -64,12 +74,6 @@ impl Neighbourhood {
             if !(k1 >= 0.0) || !(0.0..=1.0).contains(&b) {
                 return Err(Error::param("weighting", "BM25 needs k1 ≥ 0 and 0 ≤ b ≤ 1"));
             }
-        }
-        if self.feedback == Feedback::Ratings && train.ratings().is_none() {
-            return Err(Error::param(
-                "feedback",
-                "ratings requested but the data has no rating column",
-            ));
         }
         if self.centred() && self.weighting != Weighting::None {
             return Err(Error::param(
@@ -106,56 +110,6 @@ impl Neighbourhood {
             n_features: a.n_cols,
         };
         all_pairs_knn(&a, &a.transpose(), &spec)
-    }
-
-    pub fn params(&self) -> Vec<(String, String)> {
-        let mut p = vec![
-            ("k".into(), self.k.to_string()),
-            ("similarity".into(), similarity_name(self.similarity).into()),
-            ("weighting".into(), weighting_name(self.weighting)),
-            ("shrinkage".into(), self.shrinkage.to_string()),
-        ];
-        if let Weighting::Bm25 { k1, b } = self.weighting {
-            p.push(("k1".into(), k1.to_string()));
-            p.push(("b".into(), b.to_string()));
-        }
-        if self.feedback == Feedback::Ratings {
-            p.push(("feedback".into(), "ratings".into()));
-        }
-        if self.normalize {
-            p.push(("normalize".into(), "true".into()));
-        }
-        p
-    }
-
-    /// Sets a shared parameter; `Ok(false)` when `key` is not one of them.
-    pub fn set_param(&mut self, key: &str, value: &str) -> Result<bool> {
-        let (k1, b) = match self.weighting {
-            Weighting::Bm25 { k1, b } => (k1, b),
-            _ => (1.2, 0.75),
-        };
-        match key {
-            "k" => self.k = parse_param(key, value)?,
-            "similarity" => self.similarity = parse_similarity(value)?,
-            "weighting" => self.weighting = parse_weighting(value, k1, b)?,
-            "k1" => {
-                self.weighting = Weighting::Bm25 {
-                    k1: parse_param(key, value)?,
-                    b,
-                }
-            }
-            "b" => {
-                self.weighting = Weighting::Bm25 {
-                    k1,
-                    b: parse_param(key, value)?,
-                }
-            }
-            "shrinkage" => self.shrinkage = parse_param(key, value)?,
-            "feedback" => self.feedback = parse_feedback(value)?,
-            "normalize" => self.normalize = parse_param(key, value)?,
-            _ => return Ok(false),
-        }
-        Ok(true)
     }
 }
 

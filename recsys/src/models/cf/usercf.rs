@@ -1,11 +1,12 @@
 //! User-based collaborative filtering.
 
 use super::knn::{Csr, SparseSim};
-use super::neighbourhood::{Neighbourhood, NormBy, PARAMS, aggregate};
+use super::neighbourhood::{ALIASES, Neighbourhood, NormBy, aggregate};
+use crate::models::params::{params_of, set_param_of};
 use super::{Feedback, Similarity, Weighting};
 use crate::Result;
 use crate::data::Interactions;
-use crate::models::{Fit, FitInput, Scorer, unknown_param};
+use crate::models::{Fit, FitInput, Scorer};
 
 /// User-based CF hyper-parameters: a sparse top-k user–user similarity, and
 /// `score(u, j) = Σ_{v ∈ N(u)} s(u, v) · r_vj`.
@@ -17,8 +18,9 @@ use crate::models::{Fit, FitInput, Scorer, unknown_param};
 /// assert_eq!(model.recommend(3, 1, true)[0].0, withheld[3].unwrap());
 /// # Ok::<(), recsys::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UserCF {
+    #[serde(flatten)]
     nb: Neighbourhood,
 }
 
@@ -130,14 +132,17 @@ impl Fit for UserCF {
         "usercf".into()
     }
     fn params(&self) -> Vec<(String, String)> {
-        self.nb.params()
+        params_of(self)
     }
     fn set_param(&mut self, key: &str, value: &str) -> Result<()> {
-        if self.nb.set_param(key, value)? {
-            Ok(())
-        } else {
-            Err(unknown_param("usercf", key, &PARAMS))
-        }
+        let mut next = self.clone();
+        next.nb.prepare(key);
+        set_param_of(&mut next, "usercf", key, value, &ALIASES, |m| m.nb.check_params())?;
+        *self = next;
+        Ok(())
+    }
+    fn check(&self) -> Result<()> {
+        self.nb.check_params()
     }
     fn fit_scorer(&self, input: FitInput<'_>) -> Result<Box<dyn Scorer>> {
         Ok(Box::new(self.fit(input.train)?))

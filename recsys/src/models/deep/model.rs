@@ -197,14 +197,7 @@ impl CtrModel {
                 self.name()
             ))
         })?;
-        let (s, d, _) = encoders.schema.counts();
-        let n = rows.len().max(1);
-        if rows.rows.sparse.len() / n != s || rows.rows.dense.len() / n != d {
-            return Err(Error::Config(format!(
-                "{}: the rows were not encoded by this model's encoders (encode them with model.encode)",
-                rows.source.display()
-            )));
-        }
+        crate::models::rows::check_rows(encoders, rows)?;
         Ok(score_rows(
             &self.net,
             &encoders.schema,

@@ -24,20 +24,7 @@ pub(crate) fn arch_key(arch: Arch) -> &'static str {
     }
 }
 
-/// `key = value` into a serde value: JSON (as [`Fit::params`] lists
-/// values) or TOML syntax (`0.01`, `true`,
-/// `[256, 128]`, `{ kind = "adamw", weight_decay = 0.01 }`), else the text
-/// itself as a string (`cpu`, `he`).
-fn value_of(value: &str) -> serde_json::Value {
-    if let Ok(v) = serde_json::from_str(value) {
-        return v;
-    }
-    toml::from_str::<toml::Table>(&format!("v = {value}"))
-        .ok()
-        .and_then(|t| t.get("v").cloned())
-        .and_then(|v| serde_json::to_value(v).ok())
-        .unwrap_or_else(|| serde_json::Value::String(value.trim().to_string()))
-}
+use crate::models::params::value_of;
 
 impl Fit for CtrParams {
     fn name(&self) -> String {
@@ -75,7 +62,7 @@ impl Fit for CtrParams {
             skip.push("cross_layers");
         }
         push(&json["net"], &skip);
-        push(&json, &["net", "verbose", "resume"]);
+        push(&json, &["net", "resume"]);
         out
     }
 
@@ -125,6 +112,10 @@ impl Fit for CtrParams {
         next.check().map_err(|e| Error::param(key, e.to_string()))?;
         *self = next;
         Ok(())
+    }
+
+    fn check(&self) -> Result<()> {
+        CtrParams::check(self)
     }
 
     /// Trains on [`MovieLensCtr::from_split`]: the documents' fields when
@@ -316,5 +307,46 @@ mod tests {
             .verbose(false);
         let verdict = crate::models::contract::check(&p, true).unwrap();
         assert_eq!(verdict, Ok(()));
+    }
+}
+
+/// The networks on feature rows (Criteo, Avazu, MovieLens CTR): the same
+/// hyper-parameters as [`Fit`], fitted by [`CtrParams::fit_features`].
+impl crate::models::FitRows for CtrParams {
+    fn name(&self) -> String {
+        Fit::name(self)
+    }
+    fn params(&self) -> Vec<(String, String)> {
+        Fit::params(self)
+    }
+    fn set_param(&mut self, key: &str, value: &str) -> Result<()> {
+        Fit::set_param(self, key, value)
+    }
+    fn check(&self) -> Result<()> {
+        CtrParams::check(self)
+    }
+    fn fit_rows(&self, task: &crate::features::FeatureTask) -> Result<Box<dyn crate::models::RowScorer>> {
+        Ok(Box::new(self.fit_features(task)?))
+    }
+}
+
+impl crate::models::RowScorer for CtrModel {
+    fn name(&self) -> String {
+        CtrModel::name(self).to_string()
+    }
+    fn params(&self) -> Vec<(String, String)> {
+        self.report_params()
+    }
+    fn encoders(&self) -> Option<&crate::features::FeatureEncoders> {
+        CtrModel::encoders(self)
+    }
+    fn score_rows(&self, rows: &crate::features::FeatureRows) -> Result<Vec<f32>> {
+        self.predict_rows(rows)
+    }
+    fn fit_seconds(&self) -> f64 {
+        CtrModel::fit_seconds(self)
+    }
+    fn seed(&self) -> u64 {
+        self.params.seed
     }
 }

@@ -14,21 +14,30 @@ use super::simd::{MulAdd, Plain, axpy, dot_inline};
 use crate::data::Interactions;
 use crate::models::training::{Monitor, Validation, Verdict};
 use crate::models::{
-    Fit, FitInput, Scorer, check_factor_memory, check_number, parse_param, unknown_param,
+    Fit, FitInput, Scorer, check_factor_memory, check_number,
 };
+use crate::models::params::{params_of, set_param_of};
 use crate::sparse::Csr;
 use crate::{Error, Result};
 
 /// How ALS solves each user's (item's) normal equations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum AlsSolver {
     /// A few conjugate-gradient steps warm-started from the previous factors
-    /// (implicit's solver; `O(nnz·f)` per step).
-    ConjugateGradient { steps: usize },
+    /// (implicit's solver; `O(nnz·f)` per step). Listed as `cg_steps`.
+    #[serde(alias = "cg")]
+    ConjugateGradient {
+        #[serde(rename = "cg_steps", default = "default_cg_steps")]
+        steps: usize,
+    },
     /// The exact solution by Cholesky factorisation of `YᵀC_uY + λI`
     /// (`O(nnz·f² + f³)` per row; for checking the CG solver).
     Cholesky,
+}
+
+fn default_cg_steps() -> usize {
+    3
 }
 
 /// Implicit ALS hyper-parameters (Hu, Koren & Volinsky 2008): minimises
@@ -45,7 +54,7 @@ pub enum AlsSolver {
 /// assert_eq!(model.recommend(3, 1, true)[0].0, withheld[3].unwrap());
 /// # Ok::<(), recsys::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Als {
     factors: usize,
     regularization: f32,
@@ -54,6 +63,7 @@ pub struct Als {
     solver: AlsSolver,
     seed: u64,
     verbose: bool,
+    #[serde(flatten)]
     validation: Validation,
 }
 
@@ -110,6 +120,22 @@ impl Als {
         self
     }
     crate::models::training::validation_setters!("Als::fit_validated", "iteration");
+
+    /// Checks every hyper-parameter (before any work; `fit` calls it):
+    /// `factors`, `cg_steps`, `iterations` ≥ 1, `regularization` and
+    /// `alpha` finite and ≥ 0.
+    pub fn check(&self) -> Result<()> {
+        if self.factors == 0 {
+            return Err(Error::param("factors", "must be ≥ 1"));
+        }
+        if self.solver == (AlsSolver::ConjugateGradient { steps: 0 }) {
+            return Err(Error::param("cg_steps", "must be ≥ 1"));
+        }
+        let (reg, alpha) = (f64::from(self.regularization), f64::from(self.alpha));
+        check_number("regularization", reg, reg >= 0.0, "≥ 0")?;
+        check_number("alpha", alpha, alpha >= 0.0, "≥ 0")?;
+        self.validation.check()
+    }
     /// Seed of the initial factors. Defaults to 42.
     pub fn seed(mut self, s: u64) -> Self {
         self.seed = s;
@@ -137,19 +163,7 @@ impl Als {
         train: &Interactions,
         validation: Option<&Interactions>,
     ) -> Result<FactorModel> {
-        let steps = match self.solver {
-            AlsSolver::ConjugateGradient { steps } => steps,
-            AlsSolver::Cholesky => 1,
-        };
-        if self.factors == 0 {
-            return Err(Error::param("factors", "must be ≥ 1"));
-        }
-        if steps == 0 {
-            return Err(Error::param("cg_steps", "must be ≥ 1"));
-        }
-        let (reg, alpha) = (f64::from(self.regularization), f64::from(self.alpha));
-        check_number("regularization", reg, reg >= 0.0, "≥ 0")?;
-        check_number("alpha", alpha, alpha >= 0.0, "≥ 0")?;
+        self.check()?;
         let f = self.factors;
         let (nu, ni) = (train.n_users(), train.n_items());
         // Users' and items' factors, and a copy of each for early stopping.
@@ -486,68 +500,24 @@ impl Fit for Als {
         "als".into()
     }
     fn params(&self) -> Vec<(String, String)> {
-        vec![
-            ("factors".into(), self.factors.to_string()),
-            ("regularization".into(), self.regularization.to_string()),
-            ("alpha".into(), self.alpha.to_string()),
-            ("iterations".into(), self.iterations.to_string()),
-            match self.solver {
-                AlsSolver::ConjugateGradient { steps } => ("cg_steps".into(), steps.to_string()),
-                AlsSolver::Cholesky => ("solver".into(), "cholesky".into()),
-            },
-            ("seed".into(), self.seed.to_string()),
-            ("verbose".into(), self.verbose.to_string()),
-        ]
-        .into_iter()
-        .chain(self.validation.params())
-        .collect()
+        params_of(self)
     }
+    /// Any field by name (`solver = cg | cholesky`, `cg_steps`,
+    /// `early_stopping = off | N`, ...), through serde.
     fn set_param(&mut self, key: &str, value: &str) -> Result<()> {
-        if let Some(done) = self.validation.set_param(key, value) {
-            return done;
+        let mut aliases = vec![("cg_steps", "solver.cg_steps")];
+        aliases.extend(Validation::ALIASES);
+        let mut next = self.clone();
+        if key == "cg_steps" && next.solver == AlsSolver::Cholesky {
+            // Setting the steps selects the CG solver.
+            next.solver = AlsSolver::ConjugateGradient { steps: 3 };
         }
-        match key {
-            "factors" => self.factors = parse_param(key, value)?,
-            "regularization" => self.regularization = parse_param(key, value)?,
-            "alpha" => self.alpha = parse_param(key, value)?,
-            "iterations" => self.iterations = parse_param(key, value)?,
-            "cg_steps" => {
-                self.solver = AlsSolver::ConjugateGradient {
-                    steps: parse_param(key, value)?,
-                }
-            }
-            "solver" => {
-                self.solver = match value.trim() {
-                    "cg" | "conjugate_gradient" => AlsSolver::ConjugateGradient { steps: 3 },
-                    "cholesky" => AlsSolver::Cholesky,
-                    o => {
-                        return Err(Error::param(key, format!("{o:?}: expected cg or cholesky")));
-                    }
-                }
-            }
-            "seed" => self.seed = parse_param(key, value)?,
-            "verbose" => self.verbose = parse_param(key, value)?,
-            _ => {
-                return Err(unknown_param(
-                    "als",
-                    key,
-                    &[
-                        "factors",
-                        "regularization",
-                        "alpha",
-                        "iterations",
-                        "cg_steps",
-                        "solver",
-                        "early_stopping",
-                        "eval_every",
-                        "validation",
-                        "seed",
-                        "verbose",
-                    ],
-                ));
-            }
-        }
+        set_param_of(&mut next, "als", key, value, &aliases, Als::check)?;
+        *self = next;
         Ok(())
+    }
+    fn check(&self) -> Result<()> {
+        Als::check(self)
     }
     fn fit_scorer(&self, input: FitInput<'_>) -> Result<Box<dyn Scorer>> {
         Ok(Box::new(self.fit_validated(input.train, input.validation)?))

@@ -11,9 +11,10 @@ use super::factors::{FactorModel, dot};
 use super::simd::Fused;
 use super::simd::{MulAdd, Plain, dot_inline};
 use crate::data::Interactions;
+use crate::models::params::{params_of, set_param_of};
 use crate::models::training::{Monitor, Validation, Verdict};
 use crate::models::{
-    Fit, FitInput, Scorer, check_factor_memory, check_number, parse_param, unknown_param,
+    Fit, FitInput, Scorer, check_factor_memory, check_number,
 };
 use crate::sparse::Csr;
 use crate::{Error, Result};
@@ -48,7 +49,7 @@ pub enum NegativeSampling {
 /// assert_eq!(model.recommend(3, 1, true)[0].0, withheld[3].unwrap());
 /// # Ok::<(), recsys::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Bpr {
     factors: usize,
     learning_rate: f32,
@@ -58,6 +59,7 @@ pub struct Bpr {
     threads: usize,
     seed: u64,
     verbose: bool,
+    #[serde(flatten)]
     validation: Validation,
 }
 
@@ -128,6 +130,22 @@ impl Bpr {
     }
     crate::models::training::validation_setters!("Bpr::fit_validated", "epoch");
 
+    /// Checks every hyper-parameter (before any work; `fit` calls it):
+    /// `factors` ≥ 1, `learning_rate` finite and > 0, `regularization`
+    /// finite and ≥ 0.
+    pub fn check(&self) -> Result<()> {
+        if self.factors == 0 {
+            return Err(Error::param("factors", "must be ≥ 1"));
+        }
+        let (lr, reg) = (
+            f64::from(self.learning_rate),
+            f64::from(self.regularization),
+        );
+        check_number("learning_rate", lr, lr > 0.0, "> 0")?;
+        check_number("regularization", reg, reg >= 0.0, "≥ 0")?;
+        self.validation.check()
+    }
+
     /// Trains on the binary feedback of `train`.
     pub fn fit(&self, train: &Interactions) -> Result<FactorModel> {
         self.fit_validated(train, None)
@@ -141,15 +159,7 @@ impl Bpr {
         train: &Interactions,
         validation: Option<&Interactions>,
     ) -> Result<FactorModel> {
-        if self.factors == 0 {
-            return Err(Error::param("factors", "must be ≥ 1"));
-        }
-        let (lr, reg) = (
-            f64::from(self.learning_rate),
-            f64::from(self.regularization),
-        );
-        check_number("learning_rate", lr, lr > 0.0, "> 0")?;
-        check_number("regularization", reg, reg >= 0.0, "≥ 0")?;
+        self.check()?;
         let f = self.factors;
         let (nu, ni) = (train.n_users(), train.n_items());
         // Factors, the early-stopping copy and one item replica per thread.
@@ -615,69 +625,18 @@ impl Fit for Bpr {
         "bpr".into()
     }
     fn params(&self) -> Vec<(String, String)> {
-        let sampling = match self.sampling {
-            NegativeSampling::Uniform => "uniform",
-            NegativeSampling::Popularity => "popularity",
-        };
-        vec![
-            ("factors".into(), self.factors.to_string()),
-            ("learning_rate".into(), self.learning_rate.to_string()),
-            ("regularization".into(), self.regularization.to_string()),
-            ("epochs".into(), self.epochs.to_string()),
-            ("sampling".into(), sampling.into()),
-            ("threads".into(), self.threads.to_string()),
-            ("seed".into(), self.seed.to_string()),
-            ("verbose".into(), self.verbose.to_string()),
-        ]
-        .into_iter()
-        .chain(self.validation.params())
-        .collect()
+        params_of(self)
     }
     fn set_param(&mut self, key: &str, value: &str) -> Result<()> {
-        if let Some(done) = self.validation.set_param(key, value) {
-            return done;
-        }
-        match key {
-            "factors" => self.factors = parse_param(key, value)?,
-            "learning_rate" | "lr" => self.learning_rate = parse_param(key, value)?,
-            "regularization" => self.regularization = parse_param(key, value)?,
-            "epochs" | "iterations" => self.epochs = parse_param(key, value)?,
-            "seed" => self.seed = parse_param(key, value)?,
-            "verbose" => self.verbose = parse_param(key, value)?,
-            "threads" => self.threads = parse_param(key, value)?,
-            "sampling" => {
-                self.sampling = match value.trim() {
-                    "uniform" => NegativeSampling::Uniform,
-                    "popularity" => NegativeSampling::Popularity,
-                    o => {
-                        return Err(Error::param(
-                            key,
-                            format!("{o:?}: expected uniform or popularity"),
-                        ));
-                    }
-                }
-            }
-            _ => {
-                return Err(unknown_param(
-                    "bpr",
-                    key,
-                    &[
-                        "factors",
-                        "learning_rate",
-                        "regularization",
-                        "epochs",
-                        "sampling",
-                        "threads",
-                        "early_stopping",
-                        "eval_every",
-                        "validation",
-                        "seed",
-                        "verbose",
-                    ],
-                ));
-            }
-        }
-        Ok(())
+        let mut aliases = vec![
+            ("lr", "learning_rate"),
+            ("iterations", "epochs"),
+        ];
+        aliases.extend(Validation::ALIASES);
+        set_param_of(self, "bpr", key, value, &aliases, Bpr::check)
+    }
+    fn check(&self) -> Result<()> {
+        Bpr::check(self)
     }
     fn fit_scorer(&self, input: FitInput<'_>) -> Result<Box<dyn Scorer>> {
         Ok(Box::new(self.fit_validated(input.train, input.validation)?))

@@ -4,8 +4,9 @@ use faer::{Mat, Side};
 use rayon::prelude::*;
 
 use crate::data::Interactions;
-use crate::metrics::ranking::top_k_indices;
-use crate::models::{Fit, FitInput, Scorer, check_number, parse_param, unknown_param};
+use crate::metrics::ranking::masked_top_k;
+use crate::models::params::{params_of, set_param_of};
+use crate::models::{Fit, FitInput, Scorer, check_number};
 use crate::{Error, Result};
 
 /// The largest catalogue EASE accepts: its weights are a dense
@@ -24,7 +25,7 @@ pub const EASE_MAX_ITEMS: usize = 20_000;
 /// assert_eq!(model.recommend(3, 1, true)[0].0, withheld[3].unwrap());
 /// # Ok::<(), recsys::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Ease {
     lambda: f64,
 }
@@ -56,9 +57,14 @@ impl Ease {
         self
     }
 
+    /// Checks `lambda` (finite and > 0) before any work.
+    pub fn check(&self) -> Result<()> {
+        check_number("lambda", self.lambda, self.lambda > 0.0, "> 0")
+    }
+
     /// Solves for the item weights on the binary feedback of `train`.
     pub fn fit(&self, train: &Interactions) -> Result<EaseModel> {
-        check_number("lambda", self.lambda, self.lambda > 0.0, "> 0")?;
+        self.check()?;
         let n = train.n_items();
         if n > EASE_MAX_ITEMS {
             return Err(Error::param(
@@ -120,8 +126,7 @@ impl EaseModel {
     /// first).
     pub fn similar_items(&self, item: u32, k: usize) -> Vec<(u32, f32)> {
         let mut s = self.weights_of(item).to_vec();
-        s[item as usize] = f32::NEG_INFINITY;
-        top_k_indices(&s, k)
+        masked_top_k(&mut s, &[&[item]], k)
             .into_iter()
             .map(|j| (j, s[j as usize]))
             .collect()
@@ -149,14 +154,13 @@ impl Fit for Ease {
         "ease".into()
     }
     fn params(&self) -> Vec<(String, String)> {
-        vec![("lambda".into(), self.lambda.to_string())]
+        params_of(self)
     }
     fn set_param(&mut self, key: &str, value: &str) -> Result<()> {
-        match key {
-            "lambda" | "regularization" => self.lambda = parse_param(key, value)?,
-            _ => return Err(unknown_param("ease", key, &["lambda"])),
-        }
-        Ok(())
+        set_param_of(self, "ease", key, value, &[("regularization", "lambda")], Ease::check)
+    }
+    fn check(&self) -> Result<()> {
+        Ease::check(self)
     }
     fn fit_scorer(&self, input: FitInput<'_>) -> Result<Box<dyn Scorer>> {
         Ok(Box::new(self.fit(input.train)?))

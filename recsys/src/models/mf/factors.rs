@@ -1,7 +1,7 @@
 //! A fitted factor model: `score(u, i) = x_u · y_i (+ b_i)`.
 
 use crate::data::Interactions;
-use crate::metrics::ranking::top_k_indices;
+use crate::metrics::ranking::masked_top_k;
 use crate::models::Scorer;
 use crate::models::training::LearningCurve;
 
@@ -63,8 +63,7 @@ pub(crate) fn cosine_neighbours(rows: &[f32], f: usize, item: u32, k: usize) -> 
         .chunks_exact(f)
         .map(|y| dot(q, y) / (qn * dot(y, y).sqrt().max(f32::MIN_POSITIVE)))
         .collect();
-    s[item as usize] = f32::NEG_INFINITY;
-    top_k_indices(&s, k)
+    masked_top_k(&mut s, &[&[item]], k)
         .into_iter()
         .map(|j| (j, s[j as usize]))
         .collect()

@@ -8,7 +8,8 @@ use rand::{RngExt, SeedableRng};
 
 use super::factors::dot;
 use crate::data::Interactions;
-use crate::models::{Fit, FitInput, Scorer, check_number, parse_param, unknown_param};
+use crate::models::params::{params_of, updated};
+use crate::models::{Fit, FitInput, Scorer, check_number};
 use crate::{Error, Result};
 
 /// Biased MF / SVD++ hyper-parameters. Predicts
@@ -26,13 +27,15 @@ use crate::{Error, Result};
 /// assert!((model.predict(0, 2) - 1.0).abs() < 0.1); // every rating is 1
 /// # Ok::<(), recsys::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Svd {
     factors: usize,
     epochs: usize,
     learning_rate: f32,
     regularization: f32,
     init_std: f32,
+    /// SVD++ (the model's name says which; not a parameter).
+    #[serde(skip)]
     plus_plus: bool,
     seed: u64,
     verbose: bool,
@@ -120,8 +123,10 @@ impl Svd {
         self
     }
 
-    /// Trains on the ratings of `train` (value 1 where there are none).
-    pub fn fit(&self, train: &Interactions) -> Result<SvdModel> {
+    /// Checks every hyper-parameter (before any work; `fit` calls it):
+    /// `factors` ≥ 1, `learning_rate` finite and > 0, `regularization` and
+    /// `init_std` finite and ≥ 0.
+    pub fn check(&self) -> Result<()> {
         if self.factors == 0 {
             return Err(Error::param("factors", "must be ≥ 1"));
         }
@@ -132,7 +137,12 @@ impl Svd {
         );
         check_number("learning_rate", lr, lr > 0.0, "> 0")?;
         check_number("regularization", reg, reg >= 0.0, "≥ 0")?;
-        check_number("init_std", std, std >= 0.0, "≥ 0")?;
+        check_number("init_std", std, std >= 0.0, "≥ 0")
+    }
+
+    /// Trains on the ratings of `train` (value 1 where there are none).
+    pub fn fit(&self, train: &Interactions) -> Result<SvdModel> {
+        self.check()?;
         let (nu, ni, f) = (train.n_users(), train.n_items(), self.factors);
         let n = train.len();
         if n == 0 {
@@ -314,42 +324,18 @@ impl Fit for Svd {
         if self.plus_plus { "svdpp" } else { "svd" }.into()
     }
     fn params(&self) -> Vec<(String, String)> {
-        vec![
-            ("factors".into(), self.factors.to_string()),
-            ("epochs".into(), self.epochs.to_string()),
-            ("learning_rate".into(), self.learning_rate.to_string()),
-            ("regularization".into(), self.regularization.to_string()),
-            ("init_std".into(), self.init_std.to_string()),
-            ("seed".into(), self.seed.to_string()),
-            ("verbose".into(), self.verbose.to_string()),
-        ]
+        params_of(self)
     }
     fn set_param(&mut self, key: &str, value: &str) -> Result<()> {
-        match key {
-            "factors" => self.factors = parse_param(key, value)?,
-            "epochs" | "iterations" => self.epochs = parse_param(key, value)?,
-            "learning_rate" | "lr" => self.learning_rate = parse_param(key, value)?,
-            "regularization" => self.regularization = parse_param(key, value)?,
-            "init_std" => self.init_std = parse_param(key, value)?,
-            "seed" => self.seed = parse_param(key, value)?,
-            "verbose" => self.verbose = parse_param(key, value)?,
-            _ => {
-                return Err(unknown_param(
-                    &self.name(),
-                    key,
-                    &[
-                        "factors",
-                        "epochs",
-                        "learning_rate",
-                        "regularization",
-                        "init_std",
-                        "seed",
-                        "verbose",
-                    ],
-                ));
-            }
-        }
+        let aliases = [("lr", "learning_rate"), ("iterations", "epochs")];
+        let mut next = updated(self, &self.name(), key, value, &aliases)?;
+        next.plus_plus = self.plus_plus;
+        next.check()?;
+        *self = next;
         Ok(())
+    }
+    fn check(&self) -> Result<()> {
+        Svd::check(self)
     }
     fn fit_scorer(&self, input: FitInput<'_>) -> Result<Box<dyn Scorer>> {
         Ok(Box::new(self.fit(input.train)?))
