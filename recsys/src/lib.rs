@@ -42,6 +42,8 @@ pub mod tune;
 
 pub use plotly;
 pub use polars;
+/// JSON, for notebooks that read result files (the peers').
+pub use serde_json;
 
 pub use data::{Dataset, Features, IdMap, Interactions, InteractionsFile};
 pub use error::{Error, Result};

@@ -12,6 +12,7 @@ mod data;
 #[cfg(feature = "deep")]
 mod deep;
 mod features;
+mod fuzz;
 mod mf;
 mod peers;
 mod pipeline;

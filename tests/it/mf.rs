@@ -331,3 +331,35 @@ fn ms_recommenders_split_and_bpr_bar() {
         r.get("NDCG@10")
     );
 }
+
+#[test]
+fn als_gives_the_same_bits_with_one_and_two_threads() {
+    // Enough items for several 1,024-row blocks in every Gram reduce.
+    let (nu, ni) = (3_000, 4_500);
+    let mut rows = Vec::new();
+    let mut state = 12_345u64;
+    for u in 0..nu {
+        for _ in 0..12 {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            let i = (state >> 33) as usize % ni;
+            rows.push((format!("u{u}"), format!("i{i}")));
+        }
+    }
+    let x = Interactions::from_raw_rows(&rows, None, None, &[]).unwrap();
+    let fit = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| Als::params().factors(16).iterations(3).fit(&x).unwrap())
+    };
+    let (one, two) = (fit(1), fit(2));
+    for u in (0..nu as u32).step_by(97) {
+        let (a, b) = (one.user_factors(u), two.user_factors(u));
+        assert!(
+            a.iter().zip(b).all(|(p, q)| p.to_bits() == q.to_bits()),
+            "user {u}: {a:?} vs {b:?}"
+        );
+    }
+    for i in (0..x.n_items() as u32).step_by(89) {
+        let (a, b) = (one.item_factors(i), two.item_factors(i));
+        assert!(a.iter().zip(b).all(|(p, q)| p.to_bits() == q.to_bits()), "item {i}");
+    }
+}

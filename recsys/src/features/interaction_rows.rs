@@ -162,6 +162,30 @@ impl FeatureSpec {
 }
 
 impl FeatureTask {
+    /// A pointwise task from any dataset with ratings and timestamps: every
+    /// interaction a row ([`interaction_frame`]: user and item ids, label =
+    /// rating ≥ `threshold`, the user and item feature columns joined),
+    /// split per user by time ([`split_per_user_by_time`]), encoded by
+    /// `spec` fitted on the training rows. The spec names the columns it
+    /// uses (e.g. `genres` as a multi-hot field from the item file).
+    pub fn from_interactions(
+        ds: &Dataset,
+        spec: FeatureSpec,
+        threshold: f32,
+        val: f64,
+        test: f64,
+    ) -> Result<FeatureTask> {
+        let frame = interaction_frame(ds, threshold)?;
+        let [train, va, te] = split_per_user_by_time(ds, val, test)?;
+        FeatureTask::new(
+            &format!("{} (label = rating ≥ {threshold})", ds.name),
+            spec,
+            &frame.select(&train),
+            Some(&frame.select(&va)),
+            &frame.select(&te),
+        )
+    }
+
     /// The peer harness's pointwise MovieLens CTR protocol (`ml100k_ctr`)
     /// built from a MovieLens dataset: every rating a row, label = rating
     /// ≥ 4, split per user by time (10 % validation, 10 % test, see
@@ -220,5 +244,135 @@ pub fn movielens_ctr_frames(ds: &Dataset) -> Result<(FeatureSpec, [RawFrame; 3])
             FeatureSpec::movielens_ctr(max_genres),
             [frame.select(&train), frame.select(&val), frame.select(&test)],
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{IdMap, Interactions};
+    use crate::features::{FieldKind, NumericTransform};
+
+    /// 3 users × 10 ratings each, with user and item features.
+    fn dataset() -> Dataset {
+        let mut rows = Vec::new();
+        let (mut ratings, mut ts) = (Vec::new(), Vec::new());
+        for u in 0..3 {
+            for k in 0..10 {
+                let i = (u * 3 + k) % 8;
+                rows.push((format!("u{u}"), format!("{i}")));
+                ratings.push(1.0 + ((u + k) % 5) as f32);
+                ts.push(1000 - k as i64); // newest first in file order
+            }
+        }
+        let x = Interactions::from_raw_rows(&rows, Some(ratings), Some(ts), &[]).unwrap();
+        let users = Features::new(IdMap::from_ordered(vec!["u0".into(), "u1".into(), "u2".into()]))
+            .with_column(
+                "gender",
+                FeatureColumn::Categorical(vec!["F".into(), "M".into(), "F".into()]),
+            )
+            .with_column("age", FeatureColumn::Numeric(vec![20.0, f32::NAN, 40.0]));
+        let items = Features::new(IdMap::from_ordered((0..8).map(|i| i.to_string()).collect()))
+            .with_column(
+                "genres",
+                FeatureColumn::MultiLabel(
+                    (0..8)
+                        .map(|i| {
+                            if i % 2 == 0 {
+                                vec!["Drama".to_string()]
+                            } else {
+                                vec!["Comedy".to_string(), "Drama".to_string()]
+                            }
+                        })
+                        .collect(),
+                ),
+            )
+            .with_column("title", FeatureColumn::Text((0..8).map(|i| format!("t{i}")).collect()));
+        Dataset {
+            name: "toy".into(),
+            interactions: x,
+            users: Some(users),
+            items: Some(items),
+        }
+    }
+
+    #[test]
+    fn interactions_become_labelled_rows_with_both_sides_features() {
+        let ds = dataset();
+        let f = interaction_frame(&ds, 4.0).unwrap();
+        assert_eq!(
+            f.columns,
+            ["user_id", "item_id", "label", "gender", "age", "genres"],
+            "text columns are left out"
+        );
+        assert_eq!(f.len(), 30);
+        let r = ds.interactions.ratings().unwrap();
+        for (row, l) in f.column("label").unwrap().iter().enumerate() {
+            assert_eq!(&**l, if r[row] >= 4.0 { "1" } else { "0" });
+        }
+        assert_eq!(&*f.column("age").unwrap()[10], "", "NaN → missing");
+        assert_eq!(&*f.column("genres").unwrap()[1], "Comedy|Drama");
+    }
+
+    #[test]
+    fn the_split_by_time_keeps_each_users_future_for_test() {
+        let ds = dataset();
+        let [train, val, test] = split_per_user_by_time(&ds, 0.1, 0.2).unwrap();
+        // n = 10 per user: 1 validation, 2 test, 7 train.
+        assert_eq!((train.len(), val.len(), test.len()), (21, 3, 6));
+        let ts = ds.interactions.timestamps().unwrap();
+        let users = ds.interactions.user_indices();
+        for u in 0..3 {
+            let newest_train = train.iter().filter(|&&r| users[r] == u).map(|&r| ts[r]).max();
+            let oldest_test = test.iter().filter(|&&r| users[r] == u).map(|&r| ts[r]).min();
+            assert!(newest_train < oldest_test, "user {u}");
+        }
+        assert!(split_per_user_by_time(&ds, 0.5, 0.5).is_err());
+    }
+
+    #[test]
+    fn a_generic_task_takes_sequence_and_dense_fields_from_the_feature_files() {
+        let ds = dataset();
+        let spec = FeatureSpec {
+            label: "label".into(),
+            group: Some("user_id".into()),
+            columns: vec![
+                ColumnSpec::new("user_id", ColumnRule::Categorical { min_count: 1 }),
+                ColumnSpec::new("gender", ColumnRule::Categorical { min_count: 1 }),
+                ColumnSpec::new(
+                    "age",
+                    ColumnRule::Numeric {
+                        transform: NumericTransform::None,
+                    },
+                ),
+                ColumnSpec::new(
+                    "genres",
+                    ColumnRule::MultiHot {
+                        separator: MULTI_LABEL_SEPARATOR.into(),
+                        max_len: 2,
+                        pooling: Pooling::Mean,
+                        min_count: 1,
+                    },
+                ),
+            ],
+            dim: 4,
+        };
+        let task = FeatureTask::from_interactions(&ds, spec, 4.0, 0.1, 0.2).unwrap();
+        let kinds: Vec<&FieldKind> = task.schema().fields.iter().map(|f| &f.kind).collect();
+        assert!(
+            matches!(
+                kinds[..],
+                [
+                    FieldKind::Sparse,
+                    FieldKind::Sparse,
+                    FieldKind::Dense,
+                    FieldKind::Sequence { max_len: 2, .. }
+                ]
+            ),
+            "{kinds:?}"
+        );
+        assert_eq!(task.schema().field("genres").unwrap().vocab, 3, "2 genres + OOV");
+        assert_eq!(task.train.len(), 21);
+        assert!(task.test.groups.is_some());
     }
 }

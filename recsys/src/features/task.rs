@@ -276,10 +276,68 @@ fn number(frame: &RawFrame, r: usize, field: &str, cell: &str, t: NumericTransfo
 /// The encoders of a [`FeatureSpec`] fitted on training rows, and the
 /// schema of the fields they produce.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "EncodersData")]
 pub struct FeatureEncoders {
     pub spec: FeatureSpec,
     pub schema: DatasetSchema,
     fitted: Vec<Fitted>,
+}
+
+/// [`FeatureEncoders`] as read from a file, before its parts are checked
+/// against each other (a saved `encoders.json` may have been edited or
+/// damaged).
+#[derive(Deserialize)]
+struct EncodersData {
+    spec: FeatureSpec,
+    schema: DatasetSchema,
+    fitted: Vec<Fitted>,
+}
+
+impl TryFrom<EncodersData> for FeatureEncoders {
+    type Error = String;
+
+    /// Every column's rule, fitted encoder and field must agree.
+    fn try_from(d: EncodersData) -> std::result::Result<Self, String> {
+        d.spec.check().map_err(|e| e.to_string())?;
+        if d.fitted.len() != d.spec.columns.len() || d.schema.fields.len() != d.spec.columns.len()
+        {
+            return Err(format!(
+                "{} columns, {} fitted encoders, {} fields",
+                d.spec.columns.len(),
+                d.fitted.len(),
+                d.schema.fields.len()
+            ));
+        }
+        for ((c, f), field) in d.spec.columns.iter().zip(&d.fitted).zip(&d.schema.fields) {
+            let ok = field.name == c.name
+                && match (&c.rule, f, &field.kind) {
+                    (ColumnRule::Categorical { .. }, Fitted::Tokens { vocab }, FieldKind::Sparse)
+                    | (ColumnRule::LogBucket { .. }, Fitted::Buckets { vocab }, FieldKind::Sparse) => {
+                        field.vocab == vocab.size()
+                    }
+                    (ColumnRule::Numeric { .. }, Fitted::Scale { min, max }, FieldKind::Dense) => {
+                        min <= max || (min.is_infinite() && max.is_infinite())
+                    }
+                    (
+                        ColumnRule::MultiHot { max_len, .. },
+                        Fitted::MultiHot { vocab },
+                        FieldKind::Sequence { max_len: m, .. },
+                    ) => max_len == m && field.vocab == vocab.size(),
+                    _ => false,
+                };
+            if !ok {
+                return Err(format!(
+                    "column {:?}: its rule, fitted encoder and field do not agree",
+                    c.name
+                ));
+            }
+        }
+        Ok(FeatureEncoders {
+            spec: d.spec,
+            schema: d.schema,
+            fitted: d.fitted,
+        })
+    }
 }
 
 impl FeatureEncoders {

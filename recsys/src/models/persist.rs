@@ -106,9 +106,10 @@ impl File {
         if bytes.len() < 16 || &bytes[..8] != MAGIC {
             return Err(bad("bad magic"));
         }
-        let hlen = u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes")) as usize;
-        let body = bytes
-            .get(16..16 + hlen)
+        let hlen = u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes"));
+        let body = usize::try_from(hlen)
+            .ok()
+            .and_then(|h| bytes.get(16..16usize.checked_add(h)?))
             .ok_or_else(|| bad("truncated header"))?;
         let header: Header = serde_json::from_slice(body)
             .map_err(|e| Error::InvalidData(format!("{}: model header: {e}", path.display())))?;
@@ -119,14 +120,17 @@ impl File {
                 header.kind
             )));
         }
-        let mut at = 16 + hlen;
+        let mut at = 16 + body.len();
         let mut arrays = Vec::new();
         for (name, dtype, len) in &header.arrays {
             let width = if dtype == "i64" { 8 } else { 4 };
-            let chunk = bytes
-                .get(at..at + len * width)
+            let end = len
+                .checked_mul(width)
+                .and_then(|n| n.checked_add(at))
+                .filter(|&end| end <= bytes.len())
                 .ok_or_else(|| bad(&format!("array {name} truncated")))?;
-            at += len * width;
+            let chunk = &bytes[at..end];
+            at = end;
             arrays.push(match dtype.as_str() {
                 "f32" => Array::F32(
                     chunk
@@ -191,6 +195,20 @@ impl File {
         Interactions::new(users, items, u, i, r, t)
     }
 
+    /// An error unless array `name` has `len` values (`len` = None: the
+    /// product overflowed).
+    fn check_len(&self, name: &str, got: usize, len: Option<usize>) -> Result<()> {
+        if Some(got) == len {
+            Ok(())
+        } else {
+            Err(Error::InvalidData(format!(
+                "model file ({} model): array {name} has {got} values, its shape says {}",
+                self.header.kind,
+                len.map_or("more than fit in memory".to_string(), |n| n.to_string())
+            )))
+        }
+    }
+
     fn scalar<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<T> {
         serde_json::from_value(self.header.scalars.get(key).cloned().unwrap_or_default())
             .map_err(|e| Error::InvalidData(format!("model file: scalar {key}: {e}")))
@@ -218,14 +236,24 @@ impl FactorModel {
     pub fn load(path: impl AsRef<Path>) -> Result<FactorModel> {
         let mut f = File::read(path.as_ref(), "factors")?;
         let item_bias = f.f32("item_bias").ok();
-        Ok(FactorModel {
+        let m = FactorModel {
             factors: f.scalar("factors")?,
             curve: f.scalar::<LearningCurve>("curve")?,
             user: f.f32("user")?,
             item: f.f32("item")?,
             item_bias,
             train: f.train()?,
-        })
+        };
+        let (nu, ni, k) = (m.train.n_users(), m.train.n_items(), m.factors);
+        f.check_len("user", m.user.len(), nu.checked_mul(k))?;
+        f.check_len("item", m.item.len(), ni.checked_mul(k))?;
+        if let Some(b) = &m.item_bias {
+            f.check_len("item_bias", b.len(), Some(ni))?;
+        }
+        if k == 0 {
+            return Err(Error::InvalidData("model file: 0 factors".into()));
+        }
+        Ok(m)
     }
 }
 
@@ -244,11 +272,14 @@ impl EaseModel {
     /// Loads a model written by [`EaseModel::save`].
     pub fn load(path: impl AsRef<Path>) -> Result<EaseModel> {
         let mut f = File::read(path.as_ref(), "ease")?;
-        Ok(EaseModel {
+        let m = EaseModel {
             lambda: f.scalar("lambda")?,
             weights: f.f32("weights")?,
             train: f.train()?,
-        })
+        };
+        let ni = m.train.n_items();
+        f.check_len("weights", m.weights.len(), ni.checked_mul(ni))?;
+        Ok(m)
     }
 }
 
@@ -274,7 +305,7 @@ impl SvdModel {
     /// Loads a model written by [`SvdModel::save`].
     pub fn load(path: impl AsRef<Path>) -> Result<SvdModel> {
         let mut f = File::read(path.as_ref(), "svd")?;
-        Ok(SvdModel {
+        let m = SvdModel {
             factors: f.scalar("factors")?,
             mean: f.scalar("mean")?,
             clip: f.scalar("clip")?,
@@ -285,6 +316,12 @@ impl SvdModel {
             user: f.f32("user")?,
             item: f.f32("item")?,
             train: f.train()?,
-        })
+        };
+        let (nu, ni, k) = (m.train.n_users(), m.train.n_items(), m.factors);
+        f.check_len("user_bias", m.user_bias.len(), Some(nu))?;
+        f.check_len("item_bias", m.item_bias.len(), Some(ni))?;
+        f.check_len("user", m.user.len(), nu.checked_mul(k))?;
+        f.check_len("item", m.item.len(), ni.checked_mul(k))?;
+        Ok(m)
     }
 }

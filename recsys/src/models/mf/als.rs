@@ -277,8 +277,11 @@ fn solve_side_exact(c: &Csr, x: &mut [f32], y: &[f32], f: usize, reg: f32) {
 
 /// `Yᵀ Y + λ I` (f × f, row-major).
 fn gram(y: &[f32], f: usize, reg: f32) -> Vec<f32> {
-    // One SIMD matrix product (faer), blocks of rows summed in parallel.
-    let mut g = y
+    // One SIMD matrix product (faer) per block of 1,024 rows, in parallel;
+    // the blocks' products are then summed in block order, so the result
+    // is the same bits whatever the number of threads (a parallel reduce
+    // would add them in an order that depends on how rayon split the work).
+    let partials: Vec<Vec<f32>> = y
         .par_chunks(f * 1024)
         .map(|block| {
             let m = faer::MatRef::from_row_major_slice(block, block.len() / f, f);
@@ -291,13 +294,11 @@ fn gram(y: &[f32], f: usize, reg: f32) -> Vec<f32> {
             }
             out
         })
-        .reduce(
-            || vec![0f32; f * f],
-            |mut a, b| {
-                a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
-                a
-            },
-        );
+        .collect();
+    let mut g = vec![0f32; f * f];
+    for p in partials {
+        g.iter_mut().zip(p).for_each(|(x, y)| *x += y);
+    }
     for a in 0..f {
         g[a * f + a] += reg;
     }
