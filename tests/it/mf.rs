@@ -363,3 +363,33 @@ fn als_gives_the_same_bits_with_one_and_two_threads() {
         assert!(a.iter().zip(b).all(|(p, q)| p.to_bits() == q.to_bits()), "item {i}");
     }
 }
+
+#[test]
+fn a_saved_svd_model_with_an_impossible_rating_range_is_refused() {
+    // Found by the fuzz bench: a header whose clip range was reversed made
+    // every prediction panic in f32::clamp.
+    let rows: Vec<(String, String)> = (0..30)
+        .map(|r| (format!("u{}", r % 6), format!("i{}", r % 7)))
+        .collect();
+    let x = Interactions::from_raw_rows(
+        &rows,
+        Some((0..30).map(|r| 1.0 + (r % 5) as f32).collect()),
+        None,
+        &[],
+    )
+    .unwrap();
+    let dir = crate::temp_dir("svd-clip");
+    let path = dir.join("svd.bin");
+    Svd::params().factors(2).epochs(2).fit(&x).unwrap().save(&path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let (from, to) = (&b"\"clip\":[1.0,5.0]"[..], &b"\"clip\":[9.0,5.0]"[..]);
+    let at = bytes
+        .windows(from.len())
+        .position(|w| w == from)
+        .expect("the clip range in the header");
+    let mut bad = bytes.clone();
+    bad[at..at + to.len()].copy_from_slice(to);
+    std::fs::write(&path, &bad).unwrap();
+    let e = SvdModel::load(&path).err().expect("refused").to_string();
+    assert!(e.contains("rating range"), "{e}");
+}

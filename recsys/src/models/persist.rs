@@ -318,6 +318,12 @@ impl SvdModel {
             train: f.train()?,
         };
         let (nu, ni, k) = (m.train.n_users(), m.train.n_items(), m.factors);
+        if !(m.clip.0 <= m.clip.1) || !m.mean.is_finite() {
+            return Err(Error::InvalidData(format!(
+                "model file (svd model): rating range {:?} or mean {} is not a range of numbers",
+                m.clip, m.mean
+            )));
+        }
         f.check_len("user_bias", m.user_bias.len(), Some(nu))?;
         f.check_len("item_bias", m.item_bias.len(), Some(ni))?;
         f.check_len("user", m.user.len(), nu.checked_mul(k))?;
