@@ -41,5 +41,8 @@ fn main() {
         }
     }
     assert_eq!(panics, 0, "panics");
-    assert!(outcomes.iter().all(|o| o.slowest < harness::HANG), "slow inputs");
+    assert!(
+        outcomes.iter().all(|o| o.slowest < harness::HANG),
+        "slow inputs"
+    );
 }

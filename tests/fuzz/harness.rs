@@ -46,9 +46,33 @@ pub const HANG: Duration = Duration::from_secs(5);
 /// at most 16 KiB.
 pub fn mutate(rng: &mut FuzzRng, seed: &[u8], other: &[u8]) -> Vec<u8> {
     const SPECIAL: &[&[u8]] = &[
-        b"\t", b",", b"\n", b"\r\n", b"\"", b"|", b"::", b"-1", b"0", b"NaN", b"inf", b"-inf",
-        b"1e309", b"18446744073709551616", b"4294967296", b"", b"\xff\xfe", b"\xef\xbb\xbf",
-        b"\x00", b"{", b"}", b"[", b"]", b"=", b"#", b"true", b"null",
+        b"\t",
+        b",",
+        b"\n",
+        b"\r\n",
+        b"\"",
+        b"|",
+        b"::",
+        b"-1",
+        b"0",
+        b"NaN",
+        b"inf",
+        b"-inf",
+        b"1e309",
+        b"18446744073709551616",
+        b"4294967296",
+        b"",
+        b"\xff\xfe",
+        b"\xef\xbb\xbf",
+        b"\x00",
+        b"{",
+        b"}",
+        b"[",
+        b"]",
+        b"=",
+        b"#",
+        b"true",
+        b"null",
     ];
     let mut v = seed.to_vec();
     for _ in 0..rng.random_range(1..=4) {
@@ -158,7 +182,8 @@ pub fn run(
                             .unwrap_or_else(|| "(panic)".into());
                         let kept = folder.with_extension(format!("panic-{}", out.panics.len()));
                         let _ = std::fs::write(&kept, &input);
-                        out.panics.push(format!("{msg} (input kept at {})", kept.display()));
+                        out.panics
+                            .push(format!("{msg} (input kept at {})", kept.display()));
                     }
                 }
             }
@@ -201,7 +226,8 @@ fn quietly<T>(r: recsys::Result<T>) -> bool {
 pub fn targets(root: &Path) -> Vec<Target> {
     let mut t = Vec::new();
     let interactions: Vec<Vec<u8>> = vec![
-        b"user\titem\trating\ttimestamp\nu1\ti1\t4\t100\nu1\ti2\t3.5\t101\nu2\ti1\t5\t99\n".to_vec(),
+        b"user\titem\trating\ttimestamp\nu1\ti1\t4\t100\nu1\ti2\t3.5\t101\nu2\ti1\t5\t99\n"
+            .to_vec(),
         b"1 2 3\n1 3 4\n2 2 5\n".to_vec(),
         b"user_id,item_id,score\n\"a\",\"b\",1\n\"a\",\"c\",0.5\n".to_vec(),
         b"196\t242\t3\t881250949\n186\t302\t3\t891717742\n".to_vec(),
@@ -212,7 +238,9 @@ pub fn targets(root: &Path) -> Vec<Target> {
         seeds: interactions.clone(),
         extra: vec![],
         call: Box::new(|p| {
-            let Ok(x) = InteractionsFile::new(p).load() else { return false };
+            let Ok(x) = InteractionsFile::new(p).load() else {
+                return false;
+            };
             let _ = x.summary();
             true
         }),
@@ -239,7 +267,10 @@ pub fn targets(root: &Path) -> Vec<Target> {
         call: Box::new(|p| quietly(Candidates::read_raw(p))),
     });
     let cfgs = |names: &[&str]| -> Vec<Vec<u8>> {
-        names.iter().map(|n| read(root, &format!("configs/{n}"))).collect()
+        names
+            .iter()
+            .map(|n| read(root, &format!("configs/{n}")))
+            .collect()
     };
     t.push(Target {
         name: "run configs (TOML)",
@@ -252,7 +283,9 @@ pub fn targets(root: &Path) -> Vec<Target> {
         ]),
         extra: vec![],
         call: Box::new(|p| {
-            let Ok(c) = recsys::cli::RunConfig::load(p) else { return false };
+            let Ok(c) = recsys::cli::RunConfig::load(p) else {
+                return false;
+            };
             let _ = c.pipeline();
             true
         }),
@@ -291,7 +324,9 @@ pub fn targets(root: &Path) -> Vec<Target> {
         seeds: vec![report.into_bytes()],
         extra: vec![],
         call: Box::new(|p| {
-            let Ok(r) = Report::load_json(p) else { return false };
+            let Ok(r) = Report::load_json(p) else {
+                return false;
+            };
             let _ = (r.to_string(), r.to_html());
             true
         }),
@@ -304,10 +339,22 @@ pub fn targets(root: &Path) -> Vec<Target> {
         std::fs::read(&p).expect("saved model")
     };
     let als = saved("als.bin", &|p| {
-        Als::params().factors(4).iterations(2).fit(&train).unwrap().save(p).unwrap()
+        Als::params()
+            .factors(4)
+            .iterations(2)
+            .fit(&train)
+            .unwrap()
+            .save(p)
+            .unwrap()
     });
     let bpr = saved("bpr.bin", &|p| {
-        Bpr::params().factors(4).epochs(2).fit(&train).unwrap().save(p).unwrap()
+        Bpr::params()
+            .factors(4)
+            .epochs(2)
+            .fit(&train)
+            .unwrap()
+            .save(p)
+            .unwrap()
     });
     t.push(Target {
         name: "saved factor models (ALS, BPR)",
@@ -315,7 +362,9 @@ pub fn targets(root: &Path) -> Vec<Target> {
         seeds: vec![als, bpr],
         extra: vec![],
         call: Box::new(|p| {
-            let Ok(m) = FactorModel::load(p) else { return false };
+            let Ok(m) = FactorModel::load(p) else {
+                return false;
+            };
             for u in 0..m.train().n_users().min(3) as u32 {
                 let _ = m.recommend(u, 5, true);
             }
@@ -323,7 +372,12 @@ pub fn targets(root: &Path) -> Vec<Target> {
         }),
     });
     let ease = saved("ease.bin", &|p| {
-        Ease::params().lambda(10.0).fit(&train).unwrap().save(p).unwrap()
+        Ease::params()
+            .lambda(10.0)
+            .fit(&train)
+            .unwrap()
+            .save(p)
+            .unwrap()
     });
     t.push(Target {
         name: "saved EASE models",
@@ -331,7 +385,9 @@ pub fn targets(root: &Path) -> Vec<Target> {
         seeds: vec![ease],
         extra: vec![],
         call: Box::new(|p| {
-            let Ok(m) = EaseModel::load(p) else { return false };
+            let Ok(m) = EaseModel::load(p) else {
+                return false;
+            };
             if m.train().n_users() > 0 {
                 let _ = m.recommend(0, 5, true);
             }
@@ -348,7 +404,13 @@ pub fn targets(root: &Path) -> Vec<Target> {
     )
     .expect("rows");
     let svd = saved("svd.bin", &|p| {
-        Svd::params().factors(3).epochs(2).fit(&rated).unwrap().save(p).unwrap()
+        Svd::params()
+            .factors(3)
+            .epochs(2)
+            .fit(&rated)
+            .unwrap()
+            .save(p)
+            .unwrap()
     });
     t.push(Target {
         name: "saved SVD models",
@@ -356,7 +418,9 @@ pub fn targets(root: &Path) -> Vec<Target> {
         seeds: vec![svd],
         extra: vec![],
         call: Box::new(|p| {
-            let Ok(m) = SvdModel::load(p) else { return false };
+            let Ok(m) = SvdModel::load(p) else {
+                return false;
+            };
             if m.train().n_users() > 0 {
                 let _ = m.recommend(0, 5, true);
             }
@@ -365,10 +429,22 @@ pub fn targets(root: &Path) -> Vec<Target> {
     });
     let criteo_line = |label: u8, k: usize| -> String {
         let ints: Vec<String> = (0..13)
-            .map(|i| if (i + k) % 5 == 0 { String::new() } else { ((i * 7 + k) % 40).to_string() })
+            .map(|i| {
+                if (i + k) % 5 == 0 {
+                    String::new()
+                } else {
+                    ((i * 7 + k) % 40).to_string()
+                }
+            })
             .collect();
         let cats: Vec<String> = (0..26)
-            .map(|c| if (c + k) % 7 == 0 { String::new() } else { format!("{:08x}", c * 977 + k) })
+            .map(|c| {
+                if (c + k) % 7 == 0 {
+                    String::new()
+                } else {
+                    format!("{:08x}", c * 977 + k)
+                }
+            })
             .collect();
         format!("{label}\t{}\t{}\n", ints.join("\t"), cats.join("\t"))
     };
@@ -382,7 +458,9 @@ pub fn targets(root: &Path) -> Vec<Target> {
         seeds: vec![criteo.clone()],
         extra: vec![],
         call: Box::new(|p| {
-            let Ok(f) = RawFrame::read_criteo(p) else { return false };
+            let Ok(f) = RawFrame::read_criteo(p) else {
+                return false;
+            };
             let _ = f.split_random(0.1, 0.1, 1);
             true
         }),
@@ -444,8 +522,12 @@ pub fn targets(root: &Path) -> Vec<Target> {
         seeds: vec![json],
         extra: vec![],
         call: Box::new(move |p| {
-            let Ok(bytes) = std::fs::read(p) else { return false };
-            let Ok(e) = serde_json::from_slice::<FeatureEncoders>(&bytes) else { return false };
+            let Ok(bytes) = std::fs::read(p) else {
+                return false;
+            };
+            let Ok(e) = serde_json::from_slice::<FeatureEncoders>(&bytes) else {
+                return false;
+            };
             let _ = e.encode(&frame);
             true
         }),

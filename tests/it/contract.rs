@@ -344,10 +344,15 @@ fn nested_hyper_parameters_are_listed_flat_and_set_back() {
         ("usercf", vec![("b", "0.5")]),
         ("als", vec![("solver", "cholesky")]),
         ("als", vec![("cg_steps", "5")]),
-        ("bpr", vec![("early_stopping", "3"), ("sampling", "popularity")]),
+        (
+            "bpr",
+            vec![("early_stopping", "3"), ("sampling", "popularity")],
+        ),
     ] {
-        let set: Vec<(String, String)> =
-            set.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let set: Vec<(String, String)> = set
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let m = model_from_name(name, &set).unwrap_or_else(|e| panic!("{name}: {e}"));
         let listed = m.params();
         for (k, v) in &set {

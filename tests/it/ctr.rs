@@ -180,7 +180,11 @@ fn movielens_ctr_is_a_feature_task_equal_to_the_peers_split_files() {
             .map(|(u, i)| (u.to_string(), i.to_string()))
             .collect();
         ours.sort();
-        assert_eq!(ours, peer_pairs(&dir.join("ml100k_ctr").join(file)), "{file}");
+        assert_eq!(
+            ours,
+            peer_pairs(&dir.join("ml100k_ctr").join(file)),
+            "{file}"
+        );
     }
     let task = FeatureTask::movielens_ctr(&ml).unwrap();
     assert_eq!(
@@ -198,7 +202,11 @@ fn movielens_ctr_is_a_feature_task_equal_to_the_peers_split_files() {
     for (name, n) in peer_cardinalities("ml100k_ctr") {
         assert_eq!(task.schema().field(&name).unwrap().vocab, n, "{name}");
     }
-    assert_eq!(task.schema().field("genres").unwrap().vocab, 20, "19 genres + OOV");
+    assert_eq!(
+        task.schema().field("genres").unwrap().vocab,
+        20,
+        "19 genres + OOV"
+    );
     assert!(task.test.groups.is_some(), "grouped by user for GAUC");
 }
 

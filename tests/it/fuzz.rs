@@ -17,10 +17,19 @@ fn every_parser_survives_mutated_inputs() {
     println!("{}", harness::table(&outcomes));
     let total: usize = outcomes.iter().map(|o| o.inputs).sum();
     let panics: Vec<&String> = outcomes.iter().flat_map(|o| &o.panics).collect();
-    println!("fuzz: {total} inputs over {} parsers, {} panics", outcomes.len(), panics.len());
+    println!(
+        "fuzz: {total} inputs over {} parsers, {} panics",
+        outcomes.len(),
+        panics.len()
+    );
     assert!(panics.is_empty(), "panics: {panics:#?}");
     for o in &outcomes {
-        assert!(o.slowest < harness::HANG, "{}: an input took {:?}", o.name, o.slowest);
+        assert!(
+            o.slowest < harness::HANG,
+            "{}: an input took {:?}",
+            o.name,
+            o.slowest
+        );
         assert!(o.accepted > 0, "{}: not even the seeds parsed", o.name);
     }
 }

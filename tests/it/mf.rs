@@ -340,14 +340,19 @@ fn als_gives_the_same_bits_with_one_and_two_threads() {
     let mut state = 12_345u64;
     for u in 0..nu {
         for _ in 0..12 {
-            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
             let i = (state >> 33) as usize % ni;
             rows.push((format!("u{u}"), format!("i{i}")));
         }
     }
     let x = Interactions::from_raw_rows(&rows, None, None, &[]).unwrap();
     let fit = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         pool.install(|| Als::params().factors(16).iterations(3).fit(&x).unwrap())
     };
     let (one, two) = (fit(1), fit(2));
@@ -360,7 +365,10 @@ fn als_gives_the_same_bits_with_one_and_two_threads() {
     }
     for i in (0..x.n_items() as u32).step_by(89) {
         let (a, b) = (one.item_factors(i), two.item_factors(i));
-        assert!(a.iter().zip(b).all(|(p, q)| p.to_bits() == q.to_bits()), "item {i}");
+        assert!(
+            a.iter().zip(b).all(|(p, q)| p.to_bits() == q.to_bits()),
+            "item {i}"
+        );
     }
 }
 
@@ -380,7 +388,13 @@ fn a_saved_svd_model_with_an_impossible_rating_range_is_refused() {
     .unwrap();
     let dir = crate::temp_dir("svd-clip");
     let path = dir.join("svd.bin");
-    Svd::params().factors(2).epochs(2).fit(&x).unwrap().save(&path).unwrap();
+    Svd::params()
+        .factors(2)
+        .epochs(2)
+        .fit(&x)
+        .unwrap()
+        .save(&path)
+        .unwrap();
     let bytes = std::fs::read(&path).unwrap();
     let (from, to) = (&b"\"clip\":[1.0,5.0]"[..], &b"\"clip\":[9.0,5.0]"[..]);
     let at = bytes

@@ -126,7 +126,8 @@ impl TrainConfig {
             }
         }
         match (cfg.data.dataset, &cfg.data.split_dir, &cfg.data.file) {
-            (CtrDataset::Movielens100kCtr, Some(_), _) | (CtrDataset::Movielens100kCtr, _, Some(_)) => {
+            (CtrDataset::Movielens100kCtr, Some(_), _)
+            | (CtrDataset::Movielens100kCtr, _, Some(_)) => {
                 return Err(Error::param(
                     "data",
                     "movielens_100k_ctr is built from MovieLens 100K by its rule: give neither split_dir nor file",
@@ -306,7 +307,9 @@ pub fn evaluate_checkpoint(dir: &Path, full: bool) -> Result<Vec<Report>> {
         let rows = model.encode(&test)?;
         let name = run_name(run, &model);
         let dataset = cfg.data.dataset.describe();
-        return Ok(vec![crate::eval::evaluate_rows(&model, &rows, dataset)?.named(name)]);
+        return Ok(vec![
+            crate::eval::evaluate_rows(&model, &rows, dataset)?.named(name),
+        ]);
     }
     let CtrTask::Pairs(task) = cfg.task()? else {
         unreachable!("MovieLens configs build pair tasks")

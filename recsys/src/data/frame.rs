@@ -127,7 +127,10 @@ impl RawFrame {
             if cells.len() != n {
                 return Err(Error::BadFile {
                     path: source,
-                    message: format!("column {name:?} has {} rows, the first has {n}", cells.len()),
+                    message: format!(
+                        "column {name:?} has {} rows, the first has {n}",
+                        cells.len()
+                    ),
                 });
             }
             if columns[..i].iter().any(|(m, _)| m == name) {

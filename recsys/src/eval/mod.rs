@@ -9,10 +9,10 @@ mod ctr;
 #[cfg(feature = "deep")]
 mod deep;
 mod rows;
-pub use rows::{compare_rows, evaluate_rows};
 pub use ctr::{
     POINTWISE_RESAMPLES, PointwiseComparison, ScoredRows, compare_pointwise, pointwise_metrics,
 };
+pub use rows::{compare_rows, evaluate_rows};
 
 use crate::data::Interactions;
 use crate::metrics::{beyond, pointwise, ranking, sampled};

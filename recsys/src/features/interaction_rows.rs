@@ -4,9 +4,9 @@
 //! labelled rows. MovieLens CTR (the peer harness's `ml100k_ctr`) is one
 //! such task.
 
+use super::movielens_ctr::AGE_EDGES;
 use super::schema::Pooling;
 use super::task::{ColumnRule, ColumnSpec, FeatureSpec, FeatureTask};
-use super::movielens_ctr::AGE_EDGES;
 use crate::data::{Dataset, FeatureColumn, Features, RawFrame};
 use crate::{Error, Result};
 
@@ -216,7 +216,11 @@ pub fn movielens_ctr_frames(ds: &Dataset) -> Result<(FeatureSpec, [RawFrame; 3])
                     .parse()
                     .map_err(|_| frame.error(r, "age", format!("{a:?} is not a number")))?;
                 // ML-1M's ages are already bucket codes; ML-100K's are years.
-                let b = AGE_EDGES.iter().rev().find(|&&e| e <= a).unwrap_or(&AGE_EDGES[0]);
+                let b = AGE_EDGES
+                    .iter()
+                    .rev()
+                    .find(|&&e| e <= a)
+                    .unwrap_or(&AGE_EDGES[0]);
                 Ok(format!("{b}").into_boxed_str())
             })
             .collect::<Result<_>>()?;
@@ -242,7 +246,11 @@ pub fn movielens_ctr_frames(ds: &Dataset) -> Result<(FeatureSpec, [RawFrame; 3])
         let [train, val, test] = split_per_user_by_time(ds, 0.1, 0.1)?;
         Ok((
             FeatureSpec::movielens_ctr(max_genres),
-            [frame.select(&train), frame.select(&val), frame.select(&test)],
+            [
+                frame.select(&train),
+                frame.select(&val),
+                frame.select(&test),
+            ],
         ))
     }
 }
@@ -266,12 +274,16 @@ mod tests {
             }
         }
         let x = Interactions::from_raw_rows(&rows, Some(ratings), Some(ts), &[]).unwrap();
-        let users = Features::new(IdMap::from_ordered(vec!["u0".into(), "u1".into(), "u2".into()]))
-            .with_column(
-                "gender",
-                FeatureColumn::Categorical(vec!["F".into(), "M".into(), "F".into()]),
-            )
-            .with_column("age", FeatureColumn::Numeric(vec![20.0, f32::NAN, 40.0]));
+        let users = Features::new(IdMap::from_ordered(vec![
+            "u0".into(),
+            "u1".into(),
+            "u2".into(),
+        ]))
+        .with_column(
+            "gender",
+            FeatureColumn::Categorical(vec!["F".into(), "M".into(), "F".into()]),
+        )
+        .with_column("age", FeatureColumn::Numeric(vec![20.0, f32::NAN, 40.0]));
         let items = Features::new(IdMap::from_ordered((0..8).map(|i| i.to_string()).collect()))
             .with_column(
                 "genres",
@@ -287,7 +299,10 @@ mod tests {
                         .collect(),
                 ),
             )
-            .with_column("title", FeatureColumn::Text((0..8).map(|i| format!("t{i}")).collect()));
+            .with_column(
+                "title",
+                FeatureColumn::Text((0..8).map(|i| format!("t{i}")).collect()),
+            );
         Dataset {
             name: "toy".into(),
             interactions: x,
@@ -323,8 +338,16 @@ mod tests {
         let ts = ds.interactions.timestamps().unwrap();
         let users = ds.interactions.user_indices();
         for u in 0..3 {
-            let newest_train = train.iter().filter(|&&r| users[r] == u).map(|&r| ts[r]).max();
-            let oldest_test = test.iter().filter(|&&r| users[r] == u).map(|&r| ts[r]).min();
+            let newest_train = train
+                .iter()
+                .filter(|&&r| users[r] == u)
+                .map(|&r| ts[r])
+                .max();
+            let oldest_test = test
+                .iter()
+                .filter(|&&r| users[r] == u)
+                .map(|&r| ts[r])
+                .min();
             assert!(newest_train < oldest_test, "user {u}");
         }
         assert!(split_per_user_by_time(&ds, 0.5, 0.5).is_err());
@@ -371,7 +394,11 @@ mod tests {
             ),
             "{kinds:?}"
         );
-        assert_eq!(task.schema().field("genres").unwrap().vocab, 3, "2 genres + OOV");
+        assert_eq!(
+            task.schema().field("genres").unwrap().vocab,
+            3,
+            "2 genres + OOV"
+        );
         assert_eq!(task.train.len(), 21);
         assert!(task.test.groups.is_some());
     }

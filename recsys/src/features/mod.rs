@@ -10,7 +10,9 @@ mod schema;
 mod task;
 
 pub use encoders::{Bucketizer, LabelEncoder, MinMaxScaler, MultiHotEncoder};
-pub use interaction_rows::{MULTI_LABEL_SEPARATOR, interaction_frame, movielens_ctr_frames, split_per_user_by_time};
+pub use interaction_rows::{
+    MULTI_LABEL_SEPARATOR, interaction_frame, movielens_ctr_frames, split_per_user_by_time,
+};
 pub use movielens_ctr::{AGE_EDGES, CtrBatch, MovieLensCtr, PairEncoder};
 pub use schema::{DatasetSchema, FieldKind, FieldSchema, Pooling};
 pub use task::{

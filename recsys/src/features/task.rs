@@ -299,8 +299,7 @@ impl TryFrom<EncodersData> for FeatureEncoders {
     /// Every column's rule, fitted encoder and field must agree.
     fn try_from(d: EncodersData) -> std::result::Result<Self, String> {
         d.spec.check().map_err(|e| e.to_string())?;
-        if d.fitted.len() != d.spec.columns.len() || d.schema.fields.len() != d.spec.columns.len()
-        {
+        if d.fitted.len() != d.spec.columns.len() || d.schema.fields.len() != d.spec.columns.len() {
             return Err(format!(
                 "{} columns, {} fitted encoders, {} fields",
                 d.spec.columns.len(),
@@ -311,10 +310,16 @@ impl TryFrom<EncodersData> for FeatureEncoders {
         for ((c, f), field) in d.spec.columns.iter().zip(&d.fitted).zip(&d.schema.fields) {
             let ok = field.name == c.name
                 && match (&c.rule, f, &field.kind) {
-                    (ColumnRule::Categorical { .. }, Fitted::Tokens { vocab }, FieldKind::Sparse)
-                    | (ColumnRule::LogBucket { .. }, Fitted::Buckets { vocab }, FieldKind::Sparse) => {
-                        field.vocab == vocab.size()
-                    }
+                    (
+                        ColumnRule::Categorical { .. },
+                        Fitted::Tokens { vocab },
+                        FieldKind::Sparse,
+                    )
+                    | (
+                        ColumnRule::LogBucket { .. },
+                        Fitted::Buckets { vocab },
+                        FieldKind::Sparse,
+                    ) => field.vocab == vocab.size(),
                     (ColumnRule::Numeric { .. }, Fitted::Scale { min, max }, FieldKind::Dense) => {
                         min <= max || (min.is_infinite() && max.is_infinite())
                     }

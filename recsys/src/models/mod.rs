@@ -164,6 +164,16 @@ pub const MODEL_NAMES: [&str; 9] = [
     "svdpp",
 ];
 
+/// The deep architectures' names (with the `deep` feature), as the
+/// "known models" part of an error lists them.
+pub(crate) fn deep_names() -> &'static str {
+    if cfg!(feature = "deep") {
+        ", deepfm, xdeepfm, attention_deepfm, wide_deep, dcn"
+    } else {
+        ""
+    }
+}
+
 /// Builds a model from its name and `key=value` parameters.
 pub fn model_from_name(name: &str, params: &[(String, String)]) -> Result<Box<dyn Fit>> {
     let mut model: Box<dyn Fit> = match name.to_ascii_lowercase().as_str() {
@@ -188,11 +198,7 @@ pub fn model_from_name(name: &str, params: &[(String, String)]) -> Result<Box<dy
             return Err(Error::Config(format!(
                 "unknown model {other:?}; known models: {}{}",
                 MODEL_NAMES.join(", "),
-                if cfg!(feature = "deep") {
-                    ", deepfm, xdeepfm, attention_deepfm, wide_deep, dcn"
-                } else {
-                    ""
-                }
+                deep_names()
             )));
         }
     };

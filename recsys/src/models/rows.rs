@@ -183,11 +183,7 @@ pub fn row_model_from_name(name: &str, params: &[(String, String)]) -> Result<Bo
             return Err(Error::Config(format!(
                 "unknown row model {other:?}; known: {}{}",
                 ROW_MODEL_NAMES.join(", "),
-                if cfg!(feature = "deep") {
-                    ", deepfm, xdeepfm, attention_deepfm, wide_deep, dcn"
-                } else {
-                    ""
-                }
+                super::deep_names()
             )));
         }
     };

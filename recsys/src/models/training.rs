@@ -222,9 +222,12 @@ mod patience_text {
             Text::Count(n) => Ok(Some(n as usize)),
             Text::Word(w) => match w.trim() {
                 "off" | "none" | "0" => Ok(None),
-                t => t.parse::<usize>().map(|n| (n > 0).then_some(n)).map_err(|_| {
-                    serde::de::Error::custom(format!("{t:?}: expected a count or off"))
-                }),
+                t => t
+                    .parse::<usize>()
+                    .map(|n| (n > 0).then_some(n))
+                    .map_err(|_| {
+                        serde::de::Error::custom(format!("{t:?}: expected a count or off"))
+                    }),
             },
         }
     }
@@ -414,7 +417,12 @@ impl<'a> Monitor<'a> {
                 || vec![0f32; n],
                 |s, (u, items)| {
                     score(*u, s);
-                    top_k(&masked_top_k(s, &[self.train.user_items(*u)], 10), items, 10).ndcg
+                    top_k(
+                        &masked_top_k(s, &[self.train.user_items(*u)], 10),
+                        items,
+                        10,
+                    )
+                    .ndcg
                 },
             )
             .sum();

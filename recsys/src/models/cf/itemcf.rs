@@ -7,9 +7,9 @@ use rayon::prelude::*;
 use super::content::ContentProfiles;
 use super::knn::{Csr, SparseSim, keep_top_k};
 use super::neighbourhood::{ALIASES, Neighbourhood, NormBy, aggregate};
-use crate::models::params::{params_of, updated};
 use super::{Feedback, Similarity, Weighting};
 use crate::data::Interactions;
+use crate::models::params::{params_of, updated};
 use crate::models::{Fit, FitInput, Scorer};
 use crate::{Error, Result};
 

@@ -13,7 +13,6 @@ pub use itemcf::{ItemCF, ItemCFModel, TimeDecay};
 pub use knn::SparseSim;
 pub use usercf::{UserCF, UserCFModel};
 
-
 /// How two entities (items for ItemCF, users for UserCF) are compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -2,10 +2,10 @@
 
 use super::knn::{Csr, SparseSim};
 use super::neighbourhood::{ALIASES, Neighbourhood, NormBy, aggregate};
-use crate::models::params::{params_of, set_param_of};
 use super::{Feedback, Similarity, Weighting};
 use crate::Result;
 use crate::data::Interactions;
+use crate::models::params::{params_of, set_param_of};
 use crate::models::{Fit, FitInput, Scorer};
 
 /// User-based CF hyper-parameters: a sparse top-k user–user similarity, and
@@ -137,7 +137,9 @@ impl Fit for UserCF {
     fn set_param(&mut self, key: &str, value: &str) -> Result<()> {
         let mut next = self.clone();
         next.nb.prepare(key);
-        set_param_of(&mut next, "usercf", key, value, &ALIASES, |m| m.nb.check_params())?;
+        set_param_of(&mut next, "usercf", key, value, &ALIASES, |m| {
+            m.nb.check_params()
+        })?;
         *self = next;
         Ok(())
     }

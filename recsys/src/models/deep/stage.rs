@@ -325,7 +325,10 @@ impl crate::models::FitRows for CtrParams {
     fn check(&self) -> Result<()> {
         CtrParams::check(self)
     }
-    fn fit_rows(&self, task: &crate::features::FeatureTask) -> Result<Box<dyn crate::models::RowScorer>> {
+    fn fit_rows(
+        &self,
+        task: &crate::features::FeatureTask,
+    ) -> Result<Box<dyn crate::models::RowScorer>> {
         Ok(Box::new(self.fit_features(task)?))
     }
 }

@@ -12,11 +12,9 @@ use super::factors::{FactorModel, dot};
 use super::simd::Fused;
 use super::simd::{MulAdd, Plain, axpy, dot_inline};
 use crate::data::Interactions;
-use crate::models::training::{Monitor, Validation, Verdict};
-use crate::models::{
-    Fit, FitInput, Scorer, check_factor_memory, check_number,
-};
 use crate::models::params::{params_of, set_param_of};
+use crate::models::training::{Monitor, Validation, Verdict};
+use crate::models::{Fit, FitInput, Scorer, check_factor_memory, check_number};
 use crate::sparse::Csr;
 use crate::{Error, Result};
 

@@ -13,9 +13,7 @@ use super::simd::{MulAdd, Plain, dot_inline};
 use crate::data::Interactions;
 use crate::models::params::{params_of, set_param_of};
 use crate::models::training::{Monitor, Validation, Verdict};
-use crate::models::{
-    Fit, FitInput, Scorer, check_factor_memory, check_number,
-};
+use crate::models::{Fit, FitInput, Scorer, check_factor_memory, check_number};
 use crate::sparse::Csr;
 use crate::{Error, Result};
 
@@ -628,10 +626,7 @@ impl Fit for Bpr {
         params_of(self)
     }
     fn set_param(&mut self, key: &str, value: &str) -> Result<()> {
-        let mut aliases = vec![
-            ("lr", "learning_rate"),
-            ("iterations", "epochs"),
-        ];
+        let mut aliases = vec![("lr", "learning_rate"), ("iterations", "epochs")];
         aliases.extend(Validation::ALIASES);
         set_param_of(self, "bpr", key, value, &aliases, Bpr::check)
     }

@@ -157,7 +157,14 @@ impl Fit for Ease {
         params_of(self)
     }
     fn set_param(&mut self, key: &str, value: &str) -> Result<()> {
-        set_param_of(self, "ease", key, value, &[("regularization", "lambda")], Ease::check)
+        set_param_of(
+            self,
+            "ease",
+            key,
+            value,
+            &[("regularization", "lambda")],
+            Ease::check,
+        )
     }
     fn check(&self) -> Result<()> {
         Ease::check(self)
