@@ -24,7 +24,7 @@ pub(crate) fn arch_key(arch: Arch) -> &'static str {
     }
 }
 
-use crate::models::params::value_of;
+use crate::models::params::updated;
 
 impl Fit for CtrParams {
     fn name(&self) -> String {
@@ -71,44 +71,28 @@ impl Fit for CtrParams {
     /// momentum=0.9}`) or a bare word (`compute=cpu`). `epochs` is
     /// `max_epochs`.
     fn set_param(&mut self, key: &str, value: &str) -> Result<()> {
-        let key = match key {
-            "epochs" => "max_epochs",
-            "learning_rate" => "lr",
-            k => k,
-        };
-        let mut json = serde_json::to_value(&*self)
+        // The fields of `net` by their own names (not `arch`: the model's
+        // name says it), through the builders' shared serde path.
+        let json = serde_json::to_value(&*self)
             .map_err(|e| Error::param(key, format!("cannot encode the parameters: {e}")))?;
-        let v = value_of(value);
-        let in_net = json["net"].get(key).is_some() && key != "arch";
-        let slot = if in_net {
-            json["net"].get_mut(key)
-        } else if key != "net" {
-            json.get_mut(key)
-        } else {
-            None
-        };
-        match slot {
-            // A bare word for a tagged enum: `optimizer=adam` is
-            // `{ kind = "adam" }`.
-            Some(s) if s.get("kind").is_some() && v.is_string() => {
-                *s = serde_json::json!({ "kind": v })
-            }
-            Some(s) => *s = v,
-            None => {
-                let mut known: Vec<String> = json["net"]
-                    .as_object()
-                    .into_iter()
-                    .chain(json.as_object())
-                    .flat_map(|m| m.keys().cloned())
-                    .filter(|k| k != "net" && k != "arch")
-                    .collect();
-                known.sort();
-                let known: Vec<&str> = known.iter().map(String::as_str).collect();
-                return Err(crate::models::unknown_param(&Fit::name(self), key, &known));
-            }
+        let paths: Vec<(String, String)> = json["net"]
+            .as_object()
+            .into_iter()
+            .flat_map(|m| m.keys())
+            .filter(|k| *k != "arch")
+            .map(|k| (k.clone(), format!("net.{k}")))
+            .collect();
+        let mut aliases: Vec<(&str, &str)> =
+            vec![("epochs", "max_epochs"), ("learning_rate", "lr")];
+        aliases.extend(paths.iter().map(|(k, p)| (k.as_str(), p.as_str())));
+        let name = Fit::name(self);
+        if matches!(key, "net" | "arch") {
+            return Err(Error::param(
+                key,
+                format!("{name}: set the network's fields by their names (hidden, fm_dim, ...)"),
+            ));
         }
-        let next: CtrParams = serde_json::from_value(json)
-            .map_err(|e| Error::param(key, format!("{value:?}: {e}")))?;
+        let next = updated(&*self, &name, key, value, &aliases)?;
         next.check().map_err(|e| Error::param(key, e.to_string()))?;
         *self = next;
         Ok(())
