@@ -11,6 +11,9 @@ pub use crate::features::{
     FieldKind, FieldSchema, MovieLensCtr, NumericTransform, Pooling,
 };
 pub use crate::models::cf::{ContentProfiles, Feedback, Similarity, TimeDecay, Weighting};
+pub use crate::models::ctr::{
+    CtrCurve, CtrOptimizer, ShallowCtr, ShallowCtrModel, ShallowKind, StopOn,
+};
 #[cfg(feature = "deep")]
 pub use crate::models::deep::{
     Arch, AttentionDeepFM, AttentionDeepFm, Compute, CtrModel, CtrParams, CtrScorer, Dcn, DeepFM,

@@ -532,6 +532,35 @@ pub fn targets(root: &Path) -> Vec<Target> {
             true
         }),
     });
+    let toy = recsys::data::synthetic::toy_ctr_frame(300, 1).expect("toy rows");
+    let toy_task = FeatureTask::toy_ctr(300, 1).expect("toy task");
+    let shallow: Vec<Vec<u8>> = [
+        ShallowCtr::ffm().epochs(1),
+        ShallowCtr::poly2().cross_buckets(64).l1(0.5).epochs(1),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(k, p)| {
+        saved(&format!("shallow{k}.recsys"), &|path| {
+            p.fit(&toy_task).unwrap().save(path).unwrap()
+        })
+    })
+    .collect();
+    t.push(Target {
+        name: "saved CTR-chain models (FFM, Poly2)",
+        file: "model.recsys",
+        seeds: shallow,
+        extra: vec![],
+        call: Box::new(move |p| {
+            let Ok(m) = ShallowCtrModel::load(p) else {
+                return false;
+            };
+            if let Ok(rows) = m.encode(&toy) {
+                let _ = m.score_rows(&rows);
+            }
+            true
+        }),
+    });
     let _ = std::fs::remove_dir_all(&tmp);
     t
 }

@@ -8,6 +8,7 @@ mod cli;
 mod contract;
 #[cfg(feature = "deep")]
 mod ctr;
+mod ctr_chain;
 mod data;
 #[cfg(feature = "deep")]
 mod deep;

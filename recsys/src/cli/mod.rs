@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 
 pub use config::RunConfig;
 #[cfg(feature = "deep")]
-pub use train::{TrainConfig, evaluate_checkpoint};
+pub use train::{TrainConfig, TrainModel, evaluate_checkpoint};
 
 use crate::models::model_from_name;
 use crate::report::{Leaderboard, Report};

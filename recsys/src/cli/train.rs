@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Dataset, RawFrame};
 use crate::features::{FeatureSpec, FeatureTask, MovieLensCtr, movielens_ctr_frames};
+use crate::models::ctr::{ShallowCtr, ShallowCtrModel, ShallowKind};
 use crate::models::deep::{CtrModel, CtrParams};
+use crate::models::{FitRows, RowScorer};
 use crate::report::Report;
 use crate::{Error, Result};
 
@@ -29,10 +31,87 @@ use crate::{Error, Result};
 #[serde(deny_unknown_fields)]
 pub struct TrainConfig {
     pub data: CtrDataConfig,
-    /// [`CtrParams`]: every field optional, defaults as documented there.
+    /// The model: a deep network ([`CtrParams`], every field optional,
+    /// defaults as documented there), or one of the CTR chain
+    /// (`model = "lr" | "poly2" | "fm" | "ffm"` and any of
+    /// [`ShallowCtr`]'s parameters by name, defaults those of the model).
     #[serde(default)]
-    pub model: CtrParams,
+    pub model: TrainModel,
     pub output: TrainOutput,
+}
+
+/// The model section of a [`TrainConfig`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum TrainModel {
+    /// A deep CTR network.
+    Deep(CtrParams),
+    /// LR, Poly2, FM or FFM.
+    Shallow(ShallowCtr),
+}
+
+impl Default for TrainModel {
+    fn default() -> Self {
+        TrainModel::Deep(CtrParams::default())
+    }
+}
+
+impl TrainModel {
+    /// Checks the hyper-parameters.
+    pub fn check(&self) -> Result<()> {
+        match self {
+            TrainModel::Deep(p) => p.check(),
+            TrainModel::Shallow(p) => p.check(),
+        }
+    }
+}
+
+impl Serialize for TrainModel {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            TrainModel::Deep(p) => p.serialize(s),
+            TrainModel::Shallow(p) => p.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for TrainModel {
+    /// `model = "lr" | "poly2" | "fm" | "ffm"` selects the CTR chain: its
+    /// defaults, then every other key set by name (an unknown key or a bad
+    /// value is an error naming it); anything else is a deep network.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let mut map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+        let kind = map
+            .get("model")
+            .and_then(|v| v.as_str())
+            .map(|n| ShallowKind::from_name(n).ok_or(n.to_string()));
+        match kind {
+            None => serde_json::from_value(serde_json::Value::Object(map))
+                .map(TrainModel::Deep)
+                .map_err(D::Error::custom),
+            Some(Err(n)) => Err(D::Error::custom(format!(
+                "model = {n:?}: not one of lr, poly2, fm, ffm (a deep network is chosen by [model.net] arch)"
+            ))),
+            Some(Ok(kind)) => {
+                map.remove("model");
+                let mut p = ShallowCtr::new(kind);
+                // The optimizer first: its own fields are set after it.
+                let mut keys: Vec<String> = map.keys().cloned().collect();
+                keys.sort_by_key(|k| k != "optimizer");
+                for k in keys {
+                    let v = &map[&k];
+                    let text = match v {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    FitRows::set_param(&mut p, &k, &text)
+                        .map_err(|e| D::Error::custom(format!("model.{k}: {e}")))?;
+                }
+                Ok(TrainModel::Shallow(p))
+            }
+        }
+    }
 }
 
 /// The data of a CTR run.
@@ -52,6 +131,9 @@ pub enum CtrDataset {
     Criteo,
     /// The Avazu format (pointwise protocol).
     Avazu,
+    /// The documents' toy CTR log, generated (`data.rows`, `data.seed`;
+    /// see `FeatureTask::toy_ctr`).
+    ToyCtr,
 }
 
 impl CtrDataset {
@@ -62,6 +144,7 @@ impl CtrDataset {
             CtrDataset::Movielens100kCtr => "MovieLens 100K CTR",
             CtrDataset::Criteo => "Criteo",
             CtrDataset::Avazu => "Avazu",
+            CtrDataset::ToyCtr => "toy CTR",
         }
     }
 }
@@ -87,6 +170,8 @@ pub struct CtrDataConfig {
     /// Embed every field in this many dimensions (the peer harness uses 16);
     /// without it the documents' per-field dims.
     pub field_dim: Option<usize>,
+    /// `toy_ctr`: rows to generate. Defaults to 120,000 (the documents').
+    pub rows: Option<usize>,
 }
 
 fn default_seed() -> u64 {
@@ -133,6 +218,12 @@ impl TrainConfig {
                     "movielens_100k_ctr is built from MovieLens 100K by its rule: give neither split_dir nor file",
                 ));
             }
+            (CtrDataset::ToyCtr, Some(_), _) | (CtrDataset::ToyCtr, _, Some(_)) => {
+                return Err(Error::param(
+                    "data",
+                    "toy_ctr is generated: give rows and seed, neither split_dir nor file",
+                ));
+            }
             (CtrDataset::Movielens100k, _, Some(_)) => {
                 return Err(Error::param(
                     "data.file",
@@ -171,6 +262,8 @@ impl TrainConfig {
         }
         let task = if d.dataset == CtrDataset::Movielens100kCtr {
             FeatureTask::movielens_ctr(&Dataset::movielens_100k()?)?
+        } else if d.dataset == CtrDataset::ToyCtr {
+            FeatureTask::toy_ctr(d.rows.unwrap_or(TOY_ROWS), d.seed)?
         } else {
             let [train, val, test] = self.frames()?;
             let spec = match d.dataset {
@@ -190,6 +283,10 @@ impl TrainConfig {
         let d = &self.data;
         if d.dataset == CtrDataset::Movielens100kCtr {
             return Ok(movielens_ctr_frames(&Dataset::movielens_100k()?)?.1);
+        }
+        if d.dataset == CtrDataset::ToyCtr {
+            return crate::data::synthetic::toy_ctr_frame(d.rows.unwrap_or(TOY_ROWS), d.seed)?
+                .split_random(0.1, 0.1, d.seed);
         }
         let (read, ext): (fn(&Path) -> Result<RawFrame>, &str) = match d.dataset {
             CtrDataset::Criteo => (|p| RawFrame::read_criteo(p), "txt"),
@@ -213,11 +310,11 @@ impl TrainConfig {
         std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
         let toml = toml::to_string(self).map_err(|e| Error::Config(format!("config: {e}")))?;
         crate::io::write_atomic(&out.join("config.toml"), toml.as_bytes())?;
-        let params = self
-            .model
-            .clone()
-            .checkpoint_dir(out.join("checkpoints"))
-            .resume(true);
+        let params = match &self.model {
+            TrainModel::Deep(p) => p.clone(),
+            TrainModel::Shallow(p) => return self.run_shallow(p),
+        };
+        let params = params.checkpoint_dir(out.join("checkpoints")).resume(true);
         let (model, report) = match self.task()? {
             CtrTask::Pairs(task) => {
                 let model = params.fit(&task)?;
@@ -236,6 +333,36 @@ impl TrainConfig {
         Ok(report)
     }
 }
+
+impl TrainConfig {
+    /// A CTR-chain run: fit on the task's training rows (early stopping on
+    /// its validation rows), save `model.recsys` (with its encoders) and
+    /// the test report.
+    fn run_shallow(&self, params: &ShallowCtr) -> Result<Report> {
+        let out = &self.output.dir;
+        let CtrTask::Rows(task) = self.task()? else {
+            return Err(Error::param(
+                "data.dataset",
+                "the CTR chain trains on feature rows: movielens_100k_ctr, criteo, avazu or toy_ctr",
+            ));
+        };
+        let model = params.fit(&task)?;
+        model.save(out.join(SHALLOW_MODEL))?;
+        let name = out
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| RowScorer::name(&model));
+        let report = crate::eval::evaluate_rows(&model, &task.test, &task.name)?.named(name);
+        report.save_json(out.join("report.json"))?;
+        Ok(report)
+    }
+}
+
+/// Rows of the generated toy CTR log by default (the documents').
+const TOY_ROWS: usize = 120_000;
+
+/// The file a CTR-chain run saves its model in.
+const SHALLOW_MODEL: &str = "model.recsys";
 
 /// The task of a [`TrainConfig`].
 #[derive(Debug, Clone)]
@@ -268,6 +395,33 @@ pub fn evaluate_checkpoint(dir: &Path, full: bool) -> Result<Vec<Report>> {
             ))
         })?;
     let cfg = TrainConfig::load(&run.join("config.toml"))?;
+    if matches!(cfg.model, TrainModel::Shallow(_)) {
+        if full {
+            return Err(Error::param(
+                "--full",
+                "full ranking needs (user, item) pairs: this run was trained on feature rows",
+            ));
+        }
+        let path = run.join(SHALLOW_MODEL);
+        if !path.is_file() {
+            return Err(Error::Config(format!(
+                "{}: no trained model here (the run did not finish)",
+                path.display()
+            )));
+        }
+        // The saved encoders, never refitted.
+        let model = ShallowCtrModel::load(&path)?;
+        let [_, _, test] = cfg.frames()?;
+        let rows = model.encode(&test)?;
+        let name = run
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| RowScorer::name(&model));
+        let dataset = cfg.data.dataset.describe();
+        return Ok(vec![
+            crate::eval::evaluate_rows(&model, &rows, dataset)?.named(name),
+        ]);
+    }
     let weights = if dir.join("model.bpk").is_file() {
         dir.to_path_buf()
     } else {

@@ -41,6 +41,74 @@ pub fn power_law(
     Interactions::new(ids(n_users), ids(n_items), user, item, None, Some(ts)).expect("valid")
 }
 
+/// The documents' toy CTR log (`gen_toy_ctr.py` of recsys_factory):
+/// `user_id` (5,000), `ad_id` (10,000), `device` (ios / android / web at
+/// 0.4 / 0.5 / 0.1), `country` (six), `age` (18–64), `price`
+/// (log-normal, μ 3, σ 0.7), and `click` drawn from a logistic model of
+/// them with two explicit pairwise terms (log price × iOS, age × US).
+/// Seeded; about 25 % clicks.
+pub fn toy_ctr_frame(rows: usize, seed: u64) -> crate::Result<super::RawFrame> {
+    let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(seed);
+    const DEVICES: [(&str, f64, f64); 3] =
+        [("ios", 0.4, 1.0), ("android", 0.5, 0.5), ("web", 0.1, -0.3)];
+    const COUNTRIES: [(&str, f64); 6] = [
+        ("US", 0.6),
+        ("CN", 0.4),
+        ("IN", 0.2),
+        ("BR", 0.1),
+        ("DE", 0.3),
+        ("GB", 0.5),
+    ];
+    let names = [
+        "user_id", "ad_id", "device", "country", "age", "price", "click",
+    ];
+    let mut cols: Vec<Vec<Box<str>>> = vec![Vec::with_capacity(rows); names.len()];
+    for _ in 0..rows {
+        let user = rng.random_range(0..5000u32);
+        let ad = rng.random_range(0..10_000u32);
+        let u: f64 = rng.random();
+        let d = if u < DEVICES[0].1 {
+            0
+        } else if u < DEVICES[0].1 + DEVICES[1].1 {
+            1
+        } else {
+            2
+        };
+        let c = rng.random_range(0..COUNTRIES.len());
+        let age = rng.random_range(18..65u32) as f64;
+        // Box–Muller.
+        let (a, b): (f64, f64) = (rng.random::<f64>().max(1e-300), rng.random());
+        let normal = (-2.0 * a.ln()).sqrt() * (std::f64::consts::TAU * b).cos();
+        let price = (3.0 + 0.7 * normal).exp();
+        let (lp, ag) = (price.ln_1p(), (age - 18.0) / 47.0);
+        let mut lin = -2.0
+            + 0.3 * lp
+            + 0.4 * ag
+            + 0.6 * DEVICES[d].2
+            + 0.2 * COUNTRIES[c].1
+            + 0.05 * (f64::from(user % 7) - 3.0);
+        lin += 0.15 * lp * f64::from(u8::from(d == 0));
+        lin += 0.10 * ag * f64::from(u8::from(c == 0));
+        let click = rng.random::<f64>() < 1.0 / (1.0 + (-lin).exp());
+        let cells = [
+            user.to_string(),
+            ad.to_string(),
+            DEVICES[d].0.to_string(),
+            COUNTRIES[c].0.to_string(),
+            format!("{age}"),
+            format!("{price:.4}"),
+            u8::from(click).to_string(),
+        ];
+        for (col, cell) in cols.iter_mut().zip(cells) {
+            col.push(cell.into_boxed_str());
+        }
+    }
+    super::RawFrame::from_columns(
+        format!("toy_ctr({rows}, seed {seed})"),
+        names.iter().map(|n| n.to_string()).zip(cols).collect(),
+    )
+}
+
 fn gcd(a: usize, b: usize) -> usize {
     if b == 0 { a } else { gcd(b, a % b) }
 }

@@ -120,6 +120,25 @@ impl FeatureSpec {
         spec
     }
 
+    /// The documents' toy CTR columns (see [`FeatureTask::toy_ctr`]).
+    pub fn toy_ctr() -> FeatureSpec {
+        let cat = |n: &str| ColumnSpec::new(n, ColumnRule::Categorical { min_count: 2 });
+        let num = |n: &str, transform| ColumnSpec::new(n, ColumnRule::Numeric { transform });
+        FeatureSpec {
+            label: "click".into(),
+            group: Some("user_id".into()),
+            columns: vec![
+                cat("user_id"),
+                cat("ad_id"),
+                cat("device"),
+                cat("country"),
+                num("age", NumericTransform::None),
+                num("price", NumericTransform::Log1p),
+            ],
+            dim: 16,
+        }
+    }
+
     /// The peer harness's (BARS `Avazu_x4`) Avazu processing: every column
     /// of [`RawFrame::read_avazu`] but the label as a token, `min_count` 2.
     pub fn avazu(frame: &RawFrame) -> FeatureSpec {
@@ -646,6 +665,23 @@ impl FeatureTask {
         )
     }
 
+    /// The peer harness's MovieLens CTR split files `train.tsv`, `val.tsv`,
+    /// `test.tsv` in `dir` (`splits/ctr/ml100k_ctr`), processed by
+    /// [`FeatureSpec::movielens_ctr`] (up to 6 genres, the most any
+    /// ML-100K item has); rows in the files' order, so that per-row
+    /// predictions pair with the peers' saved ones.
+    pub fn movielens_ctr_dir(dir: impl AsRef<Path>) -> Result<FeatureTask> {
+        let d = dir.as_ref();
+        let read = |f: &str| RawFrame::read_delimited(d.join(f), crate::data::Separator::Tab);
+        FeatureTask::new(
+            "MovieLens 100K CTR",
+            FeatureSpec::movielens_ctr(6),
+            &read("train.tsv")?,
+            Some(&read("val.tsv")?),
+            &read("test.tsv")?,
+        )
+    }
+
     /// Avazu split files `train.csv`, `val.csv`, `test.csv` in `dir`,
     /// processed by [`FeatureSpec::avazu`].
     pub fn avazu_dir(dir: impl AsRef<Path>) -> Result<FeatureTask> {
@@ -659,6 +695,17 @@ impl FeatureTask {
             Some(&read("val.csv")?),
             &read("test.csv")?,
         )
+    }
+
+    /// The documents' toy CTR task: [`crate::data::synthetic::toy_ctr_frame`]
+    /// rows split at random 80 / 10 / 10 under `seed`, processed as the
+    /// documents' `toy_ctr_fm` config does (ids, device and country as
+    /// tokens with `min_count` 2; age scaled, price `ln(1 + x)` then
+    /// scaled).
+    pub fn toy_ctr(rows: usize, seed: u64) -> Result<FeatureTask> {
+        let frame = crate::data::synthetic::toy_ctr_frame(rows, seed)?;
+        let [train, val, test] = frame.split_random(0.1, 0.1, seed)?;
+        FeatureTask::new("toy CTR", FeatureSpec::toy_ctr(), &train, Some(&val), &test)
     }
 
     /// The schema of the encoded fields.

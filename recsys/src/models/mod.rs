@@ -9,6 +9,7 @@
 mod baseline;
 pub mod cf;
 pub mod contract;
+pub mod ctr;
 #[cfg(feature = "deep")]
 pub mod deep;
 pub mod mf;
@@ -20,6 +21,7 @@ pub mod training;
 
 pub use baseline::{Popularity, PopularityModel, Random, RandomModel};
 pub use cf::{ItemCF, ItemCFModel, UserCF, UserCFModel};
+pub use ctr::{CtrOptimizer, ShallowCtr, ShallowCtrModel, ShallowKind, StopOn};
 pub use mf::{Als, AlsSolver, Bpr, Ease, EaseModel, FactorModel, Svd, SvdModel};
 pub use retrieval::{AnnIndex, AnnParams, AnnRecall};
 pub use rows::{BaseRate, BaseRateModel, FitRows, ROW_MODEL_NAMES, RowScorer, row_model_from_name};

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{IdMap, Interactions};
+use crate::models::ctr::ShallowCtrModel;
 use crate::models::mf::{EaseModel, FactorModel, SvdModel};
 use crate::models::training::LearningCurve;
 use crate::{Error, Result};
@@ -61,6 +62,29 @@ impl File {
             f.push("train.timestamp", Array::I64(t.to_vec()));
         }
         f
+    }
+
+    /// A file without training interactions (models of feature rows).
+    fn bare(kind: &str, scalars: serde_json::Value) -> Self {
+        File {
+            header: Header {
+                kind: kind.into(),
+                scalars,
+                users: Vec::new(),
+                items: Vec::new(),
+                arrays: Vec::new(),
+            },
+            arrays: Vec::new(),
+        }
+    }
+
+    fn u32(&mut self, name: &str) -> Result<Vec<u32>> {
+        match self.take(name) {
+            Some(Array::U32(v)) => Ok(v),
+            _ => Err(Error::InvalidData(format!(
+                "model file lacks the u32 array {name}"
+            ))),
+        }
     }
 
     fn push(&mut self, name: &str, a: Array) {
@@ -279,6 +303,77 @@ impl EaseModel {
         };
         let ni = m.train.n_items();
         f.check_len("weights", m.weights.len(), ni.checked_mul(ni))?;
+        Ok(m)
+    }
+}
+
+impl ShallowCtrModel {
+    /// Saves the model with its hyper-parameters, learning curve and the
+    /// feature encoders it was trained with (never refitted at load),
+    /// atomically. Linear weights that are exactly zero (FTRL's L1) are
+    /// not written: only the non-zero ones with their indices.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let mut f = File::bare(
+            "shallow_ctr",
+            serde_json::json!({
+                "params": self.params, "encoders": self.encoders, "curve": self.curve,
+                "seconds": self.seconds, "n_params": self.theta.len(),
+            }),
+        );
+        let lin_end = self.geo.lin_end();
+        let (idx, val): (Vec<u32>, Vec<f32>) = self.theta[..lin_end]
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| **w != 0.0)
+            .map(|(i, w)| (i as u32, *w))
+            .unzip();
+        f.push("linear.index", Array::U32(idx));
+        f.push("linear.value", Array::F32(val));
+        f.push("latent", Array::F32(self.theta[lin_end..].to_vec()));
+        f.write(path.as_ref())
+    }
+
+    /// Loads a model written by [`ShallowCtrModel::save`].
+    pub fn load(path: impl AsRef<Path>) -> Result<ShallowCtrModel> {
+        use crate::models::ctr::ShallowCtr;
+        use crate::models::rows::FitRows;
+        let mut f = File::read(path.as_ref(), "shallow_ctr")?;
+        let params: ShallowCtr = f.scalar("params")?;
+        params.check()?;
+        let encoders: crate::features::FeatureEncoders = f.scalar("encoders")?;
+        let n_params: usize = f.scalar("n_params")?;
+        let (idx, val, latent) = (
+            f.u32("linear.index")?,
+            f.f32("linear.value")?,
+            f.f32("latent")?,
+        );
+        // The shape the parameters and encoders imply must be the file's
+        // (checked before anything of that size is allocated).
+        let (expected, lin) =
+            ShallowCtrModel::expected_size(&params, &encoders).unwrap_or((usize::MAX, 0));
+        f.check_len("theta", n_params, Some(expected))?;
+        f.check_len("latent", latent.len(), expected.checked_sub(lin))?;
+        let mut m =
+            ShallowCtrModel::assemble(params, encoders, f.scalar("curve")?, f.scalar("seconds")?)?;
+        f.check_len("theta", n_params, Some(m.theta.len()))?;
+        let lin_end = m.geo.lin_end();
+        f.check_len("linear.value", val.len(), Some(idx.len()))?;
+        f.check_len("latent", latent.len(), Some(n_params - lin_end))?;
+        for (&i, &v) in idx.iter().zip(&val) {
+            let slot = m.theta[..lin_end].get_mut(i as usize).ok_or_else(|| {
+                Error::InvalidData(format!(
+                    "model file ({}): weight index {i} out of range",
+                    FitRows::name(&m.params)
+                ))
+            })?;
+            *slot = v;
+        }
+        m.theta[lin_end..].copy_from_slice(&latent);
+        if m.theta.iter().any(|v| !v.is_finite()) {
+            return Err(Error::InvalidData(
+                "model file (shallow_ctr): a parameter is not finite".into(),
+            ));
+        }
         Ok(m)
     }
 }

@@ -62,13 +62,50 @@ pub trait RowScorer: Send + Sync {
 /// Checks that `rows` have the field layout of `encoders` (the check every
 /// [`RowScorer::score_rows`] does first).
 pub fn check_rows(encoders: &FeatureEncoders, rows: &FeatureRows) -> Result<()> {
+    use crate::features::FieldKind;
     let (s, d, _) = encoders.schema.counts();
     let n = rows.len().max(1);
-    if rows.rows.sparse.len() / n != s || rows.rows.dense.len() / n != d {
-        return Err(Error::Config(format!(
+    let bad = || {
+        Error::Config(format!(
             "{}: the rows were not encoded by this model's encoders (encode them with model.encode)",
             rows.source.display()
-        )));
+        ))
+    };
+    if rows.rows.sparse.len() / n != s || rows.rows.dense.len() / n != d {
+        return Err(bad());
+    }
+    // Every id inside its field's vocabulary (ids index the model's tables).
+    let b = &rows.rows;
+    let wq = b.sequences.len() / n;
+    let (mut sc, mut qc) = (0, 0);
+    for f in &encoders.schema.fields {
+        match f.kind {
+            FieldKind::Sparse => {
+                if b.sparse
+                    .iter()
+                    .skip(sc)
+                    .step_by(s.max(1))
+                    .any(|&i| i as usize >= f.vocab)
+                {
+                    return Err(bad());
+                }
+                sc += 1;
+            }
+            FieldKind::Sequence { max_len, .. } => {
+                if qc + max_len > wq {
+                    return Err(bad());
+                }
+                if (0..rows.len()).any(|r| {
+                    b.sequences[r * wq + qc..r * wq + qc + max_len]
+                        .iter()
+                        .any(|&i| i as usize >= f.vocab)
+                }) {
+                    return Err(bad());
+                }
+                qc += max_len;
+            }
+            FieldKind::Dense => {}
+        }
     }
     Ok(())
 }
@@ -168,13 +205,18 @@ impl RowScorer for BaseRateModel {
 }
 
 /// Row models reachable by name from the CLI and configs.
-pub const ROW_MODEL_NAMES: [&str; 1] = ["base_rate"];
+pub const ROW_MODEL_NAMES: [&str; 5] = ["base_rate", "lr", "poly2", "fm", "ffm"];
 
 /// Builds a row model from its name and `key=value` parameters (the deep
 /// architectures by their names, with the `deep` feature).
 pub fn row_model_from_name(name: &str, params: &[(String, String)]) -> Result<Box<dyn FitRows>> {
     let mut model: Box<dyn FitRows> = match name.to_ascii_lowercase().as_str() {
         "base_rate" => Box::new(BaseRate::params()),
+        other if super::ctr::ShallowKind::from_name(other).is_some() => {
+            Box::new(super::ctr::ShallowCtr::new(
+                super::ctr::ShallowKind::from_name(other).expect("checked"),
+            ))
+        }
         #[cfg(feature = "deep")]
         other if super::deep::Arch::from_name(other).is_some() => Box::new(
             super::deep::CtrParams::new(super::deep::Arch::from_name(other).expect("checked")),

@@ -199,7 +199,7 @@ impl<'de> serde::Deserialize<'de> for FixedMetric {
 }
 
 /// `early_stopping` as text: a count, or `off` (also `none`, 0) for none.
-mod patience_text {
+pub(crate) mod patience_text {
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(p: &Option<usize>, s: S) -> Result<S::Ok, S::Error> {

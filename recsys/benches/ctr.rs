@@ -1,0 +1,337 @@
+//! The CTR chain (LR, Poly2, FM, FFM) on the peer harness's CTR protocols
+//! (`../shared/peers/ctr`: ML-100K CTR, Criteo and Avazu samples, the same
+//! split files): each model's grid tuned on validation AUC only, the
+//! selected setting scored once on test (AUC, LogLoss, 95 % bootstrap
+//! CIs), and a paired test against the peer of the same family on the
+//! peers' saved per-row test predictions (`results/<protocol>_threads1_test_preds`).
+//! `./dev bench ctr`; results in benches/results/ctr.md.
+//! `RECSYS_CTR_PROTOCOLS` (comma list of `ml100k_ctr,criteo,avazu`) and
+//! `RECSYS_CTR_MODELS` (`lr,poly2,fm,ffm`) narrow the run.
+
+mod common;
+
+use std::path::Path;
+use std::time::Instant;
+
+use common::*;
+use recsys::eval::{ScoredRows, compare_pointwise, evaluate_rows};
+use recsys::prelude::*;
+
+/// The grid of one model (every setting is tried; selection by validation
+/// AUC at the kept epoch).
+fn grid(kind: ShallowKind) -> Vec<ShallowCtr> {
+    let base = ShallowCtr::new(kind).epochs(40).threads(1);
+    match kind {
+        ShallowKind::Lr => [0.0, 1.0, 3.0]
+            .iter()
+            .flat_map(|&l2| {
+                [0.1, 0.2, 0.5].map(|a| {
+                    base.clone().l2(l2).optimizer(CtrOptimizer::Ftrl {
+                        alpha: a,
+                        beta: 1.0,
+                    })
+                })
+            })
+            .collect(),
+        ShallowKind::Poly2 => [1.0, 30.0]
+            .iter()
+            .flat_map(|&l2| [0.0, 1.0, 3.0].map(|l1| base.clone().l2(l2).l1(l1)))
+            .collect(),
+        ShallowKind::Fm | ShallowKind::Ffm => [0.0, 1e-3, 1e-2, 3e-2]
+            .iter()
+            .flat_map(|&r| {
+                [0.02, 0.05].map(|lr| {
+                    base.clone()
+                        .factor_l2(r)
+                        .l2(r)
+                        .optimizer(CtrOptimizer::Adagrad { learning_rate: lr })
+                })
+            })
+            .collect(),
+        _ => vec![base],
+    }
+}
+
+/// The peer of the same family whose saved predictions we pair with.
+fn peer_of(kind: ShallowKind) -> &'static [&'static str] {
+    match kind {
+        ShallowKind::Lr => &["sk_lr", "lr"],
+        ShallowKind::Poly2 => &["sk_lr"],
+        ShallowKind::Fm => &["fm"],
+        ShallowKind::Ffm => &["ffm"],
+        _ => &[],
+    }
+}
+
+fn task_of(dir: &Path, protocol: &str) -> FeatureTask {
+    let s = dir.join("splits/ctr").join(protocol);
+    match protocol {
+        "ml100k_ctr" => FeatureTask::movielens_ctr_dir(s),
+        "criteo" => FeatureTask::criteo_dir(s),
+        _ => FeatureTask::avazu_dir(s),
+    }
+    .unwrap_or_else(|e| panic!("{protocol}: {e}"))
+}
+
+fn list(var: &str, default: &str) -> Vec<String> {
+    std::env::var(var)
+        .unwrap_or_else(|_| default.into())
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// One epoch of LR-FTRL, FM and FFM on the first 1M rows of the peers'
+/// synthetic Criteo file (`RECSYS_CTR_SPEED_FILE`, written by
+/// `gen_synth_criteo.py --rows 1100000`), the last 100,000 rows as
+/// holdout, min_count 10 (the peers' speed protocol), beside the peers'
+/// recorded speed run (`ctr/results/speed_threads1.json`).
+fn speed(file: &Path, dir: &Path) {
+    let t = Instant::now();
+    let frame = RawFrame::read_criteo(file).unwrap_or_else(|e| panic!("{e}"));
+    let read_s = t.elapsed().as_secs_f64();
+    let n = frame.len();
+    let holdout = 100_000.min(n / 10);
+    let train: Vec<usize> = (0..n - holdout).collect();
+    let test: Vec<usize> = (n - holdout..n).collect();
+    let mut spec = FeatureSpec::criteo();
+    for c in &mut spec.columns {
+        c.rule = match c.rule {
+            ColumnRule::LogBucket { .. } => ColumnRule::LogBucket { min_count: 10 },
+            _ => ColumnRule::Categorical { min_count: 10 },
+        };
+    }
+    let t = Instant::now();
+    let task = FeatureTask::new(
+        "synthetic Criteo",
+        spec,
+        &frame.select(&train),
+        None,
+        &frame.select(&test),
+    )
+    .unwrap();
+    let prep_s = t.elapsed().as_secs_f64();
+    drop(frame);
+    let peers: serde_json::Value =
+        std::fs::read_to_string(dir.join("ctr/results/speed_threads1.json"))
+            .ok()
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default();
+    let vocab: usize = task.schema().fields.iter().map(|f| f.vocab).sum();
+    let mut rows = Vec::new();
+    let settings: Vec<(&str, ShallowCtr, &str)> = vec![
+        (
+            "lr",
+            ShallowCtr::lr().threads(1),
+            "FTRL, per sample, 1 thread",
+        ),
+        (
+            "fm",
+            ShallowCtr::fm().threads(1),
+            "Adagrad, k 16, per sample, 1 thread",
+        ),
+        (
+            "fm",
+            ShallowCtr::fm()
+                .batch_size(1024)
+                .optimizer(CtrOptimizer::Adagrad { learning_rate: 0.2 })
+                .threads(2),
+            "Adagrad 0.2, k 16, batch 1024, 2 threads",
+        ),
+        (
+            "ffm",
+            ShallowCtr::ffm().threads(1),
+            "Adagrad, k 4, per sample, 1 thread",
+        ),
+    ];
+    for (name, p, how) in settings {
+        let m = p.epochs(1).early_stopping(None).fit(&task).unwrap();
+        let epoch = m.learning_curve().epochs[0].seconds;
+        let probs = m.score_rows(&task.test).unwrap();
+        let auc =
+            recsys::metrics::pointwise::auc(&probs, &task.test.positives()).unwrap_or(f64::NAN);
+        let peer = &peers["models"][name];
+        rows.push(vec![
+            name.to_string(),
+            how.to_string(),
+            format!("{:.2} s", epoch),
+            format!("{:.0}k", train.len() as f64 / epoch / 1e3),
+            format!("{auc:.4}"),
+            m.n_parameters().to_string(),
+            peak_rss_mib().map_or("–".into(), |r| format!("{r:.0} MiB")),
+            peer["epoch_s"].as_f64().map_or(
+                if name == "ffm" {
+                    "did not finish in 5 min (peers' README)".into()
+                } else {
+                    "not in the peers' speed run".to_string()
+                },
+                |s| {
+                    format!(
+                        "{s:.2} s, AUC {:.4}",
+                        peer["holdout_auc"].as_f64().unwrap_or(f64::NAN)
+                    )
+                },
+            ),
+            peer["epoch_s"]
+                .as_f64()
+                .map_or("–".into(), |s| format!("{:.1}×", s / epoch)),
+        ]);
+        eprintln!("{:?}", rows.last().unwrap());
+    }
+    write_table(
+        "ctr_speed",
+        &format!("One training epoch on {} synthetic Criteo rows (holdout {holdout}; vocabulary after min_count 10: {vocab})", train.len()),
+        &["model", "setting", "epoch", "rows/s", "holdout AUC", "parameters", "peak RSS (process)", "peers' PyTorch (1 thread, recorded)", "speed-up"],
+        &rows,
+        &[
+            format!("read {read_s:.1} s, encoders fitted and rows encoded {prep_s:.1} s (the peers: read {:.1} s, preprocess {:.1} s).", peers["read_s"].as_f64().unwrap_or(f64::NAN), peers["preprocess_s"].as_f64().unwrap_or(f64::NAN)),
+            "The peers' numbers are from their recorded run (load average 5–10 on this 2-core machine, see their README), not this run: torch is not installed here.".into(),
+        ],
+    );
+}
+
+fn main() {
+    if let Some(file) = std::env::var_os("RECSYS_CTR_SPEED_FILE") {
+        let dir = peers_dir().expect("RECSYS_PEERS_DIR");
+        speed(Path::new(&file), &dir);
+        return;
+    }
+    let Some(dir) = peers_dir() else {
+        eprintln!("peer split files not found: set RECSYS_PEERS_DIR");
+        return;
+    };
+    let protocols = list("RECSYS_CTR_PROTOCOLS", "ml100k_ctr,criteo,avazu");
+    let models = list("RECSYS_CTR_MODELS", "lr,poly2,fm,ffm");
+    let mut rows = Vec::new();
+    let mut notes = vec![format!(
+        "{} rayon threads available; every fit here runs with 1 thread (per-sample updates). Selection on validation AUC only; test scored once.",
+        rayon::current_num_threads()
+    )];
+    for protocol in &protocols {
+        let task = task_of(&dir, protocol);
+        let results = dir.join(format!("ctr/results/{protocol}_threads1.json"));
+        let peers: serde_json::Value = std::fs::read_to_string(&results)
+            .ok()
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default();
+        let labels = task.test.positives();
+        for name in &models {
+            let kind = ShallowKind::from_name(name).expect("RECSYS_CTR_MODELS: lr, poly2, fm, ffm");
+            let t = Instant::now();
+            let mut best: Option<(f64, ShallowCtrModel, String)> = None;
+            for p in grid(kind) {
+                let m = p.fit(&task).unwrap();
+                let c = m.learning_curve();
+                let val = c.epochs[c.kept_epoch - 1].val_auc.unwrap_or(f64::NAN);
+                let setting = RowScorer::params(&m)
+                    .into_iter()
+                    .filter(|(k, _)| {
+                        [
+                            "optimizer",
+                            "alpha",
+                            "learning_rate",
+                            "l1",
+                            "l2",
+                            "factor_l2",
+                        ]
+                        .contains(&k.as_str())
+                    })
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                eprintln!(
+                    "{protocol} {name} {setting}: val AUC {val:.4} (epoch {}/{})",
+                    c.kept_epoch,
+                    c.epochs.len()
+                );
+                if best.as_ref().is_none_or(|(b, _, _)| val > *b) {
+                    best = Some((val, m, setting));
+                }
+            }
+            let grid_s = t.elapsed().as_secs_f64();
+            let (val, model, setting) = best.expect("a grid");
+            let report = evaluate_rows(&model, &task.test, &task.name).unwrap();
+            let scores = model.score_rows(&task.test).unwrap();
+            let ci = |m: &str| {
+                report.metric(m).map_or("–".into(), |v| {
+                    format!("{:.4} [{:.4}, {:.4}]", v.mean, v.ci_low, v.ci_high)
+                })
+            };
+            let c = model.learning_curve();
+            let epoch_s = c.epochs.iter().map(|e| e.seconds).sum::<f64>() / c.epochs.len() as f64;
+            let mut paired = Vec::new();
+            for peer in peer_of(kind) {
+                let file = dir.join(format!(
+                    "ctr/results/{protocol}_threads1_test_preds/{peer}.txt"
+                ));
+                let Ok(text) = std::fs::read_to_string(&file) else {
+                    continue;
+                };
+                let theirs: Vec<f32> = text.lines().filter_map(|l| l.trim().parse().ok()).collect();
+                if theirs.len() != scores.len() {
+                    notes.push(format!(
+                        "{}: {} rows, our test has {}",
+                        file.display(),
+                        theirs.len(),
+                        scores.len()
+                    ));
+                    continue;
+                }
+                let rows_of = |s| ScoredRows {
+                    scores: s,
+                    labels: &labels,
+                    groups: None,
+                    probabilities: true,
+                };
+                let cmp = compare_pointwise(rows_of(&theirs), rows_of(&scores), 42).unwrap();
+                let peer_auc = peers["models"][peer]["test"]["auc"]
+                    .as_f64()
+                    .unwrap_or(f64::NAN);
+                let peer_ll = peers["models"][peer]["test"]["logloss"]
+                    .as_f64()
+                    .unwrap_or(f64::NAN);
+                paired.push(format!(
+                    "{peer} {peer_auc:.4} / {peer_ll:.4}: ΔAUC {:+.4} (p {:.3}), ΔLogLoss {:+.4} (p {:.3})",
+                    cmp.auc.diff,
+                    cmp.auc.p_value,
+                    cmp.log_loss.as_ref().map_or(f64::NAN, |l| l.diff),
+                    cmp.log_loss.as_ref().map_or(f64::NAN, |l| l.p_value),
+                ));
+            }
+            rows.push(vec![
+                protocol.clone(),
+                name.clone(),
+                setting,
+                format!("{val:.4}"),
+                ci("AUC"),
+                ci("LogLoss"),
+                format!("{}/{}", c.kept_epoch, c.epochs.len()),
+                ms(epoch_s),
+                format!("{:.1} s", grid_s),
+                model.n_parameters().to_string(),
+                paired.join("; "),
+            ]);
+            eprintln!("{:?}", rows.last().unwrap());
+        }
+    }
+    write_table(
+        "ctr",
+        "CTR chain on the peers' CTR protocols (same split files)",
+        &[
+            "protocol",
+            "model",
+            "selected on val",
+            "val AUC",
+            "test AUC [95% CI]",
+            "test LogLoss [95% CI]",
+            "kept / run epochs",
+            "epoch (1 thread)",
+            "grid total",
+            "parameters",
+            "peer of the family: test AUC / LogLoss, paired difference ours − theirs",
+        ],
+        &rows,
+        &notes,
+    );
+}
