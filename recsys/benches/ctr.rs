@@ -17,46 +17,11 @@ use common::*;
 use recsys::eval::{ScoredRows, compare_pointwise, evaluate_rows};
 use recsys::prelude::*;
 
-/// The grid of one model (every setting is tried; selection by validation
-/// AUC at the kept epoch).
-fn grid(kind: ShallowKind) -> Vec<ShallowCtr> {
-    let base = ShallowCtr::new(kind).epochs(40).threads(1);
-    match kind {
-        ShallowKind::Lr => [0.0, 1.0, 3.0]
-            .iter()
-            .flat_map(|&l2| {
-                [0.1, 0.2, 0.5].map(|a| {
-                    base.clone().l2(l2).optimizer(CtrOptimizer::Ftrl {
-                        alpha: a,
-                        beta: 1.0,
-                    })
-                })
-            })
-            .collect(),
-        ShallowKind::Poly2 => [1.0, 30.0]
-            .iter()
-            .flat_map(|&l2| [0.0, 1.0, 3.0].map(|l1| base.clone().l2(l2).l1(l1)))
-            .collect(),
-        ShallowKind::Fm | ShallowKind::Ffm => [0.0, 1e-3, 1e-2, 3e-2]
-            .iter()
-            .flat_map(|&r| {
-                [0.02, 0.05].map(|lr| {
-                    base.clone()
-                        .factor_l2(r)
-                        .l2(r)
-                        .optimizer(CtrOptimizer::Adagrad { learning_rate: lr })
-                })
-            })
-            .collect(),
-        _ => vec![base],
-    }
-}
-
 /// The peer of the same family whose saved predictions we pair with.
 fn peer_of(kind: ShallowKind) -> &'static [&'static str] {
     match kind {
         ShallowKind::Lr => &["sk_lr", "lr"],
-        ShallowKind::Poly2 => &["sk_lr"],
+        ShallowKind::Poly2 | ShallowKind::Lsplm => &["sk_lr"],
         ShallowKind::Fm => &["fm"],
         ShallowKind::Ffm => &["ffm"],
         _ => &[],
@@ -202,7 +167,7 @@ fn main() {
         return;
     };
     let protocols = list("RECSYS_CTR_PROTOCOLS", "ml100k_ctr,criteo,avazu");
-    let models = list("RECSYS_CTR_MODELS", "lr,poly2,fm,ffm");
+    let models = list("RECSYS_CTR_MODELS", "lr,poly2,fm,ffm,lsplm");
     let mut rows = Vec::new();
     let mut notes = vec![format!(
         "{} rayon threads available; every fit here runs with 1 thread (per-sample updates). Selection on validation AUC only; test scored once.",
@@ -217,40 +182,26 @@ fn main() {
             .unwrap_or_default();
         let labels = task.test.positives();
         for name in &models {
-            let kind = ShallowKind::from_name(name).expect("RECSYS_CTR_MODELS: lr, poly2, fm, ffm");
+            let kind =
+                ShallowKind::from_name(name).expect("RECSYS_CTR_MODELS: lr, poly2, fm, ffm, lsplm");
             let t = Instant::now();
-            let mut best: Option<(f64, ShallowCtrModel, String)> = None;
-            for p in grid(kind) {
-                let m = p.fit(&task).unwrap();
-                let c = m.learning_curve();
-                let val = c.epochs[c.kept_epoch - 1].val_auc.unwrap_or(f64::NAN);
-                let setting = RowScorer::params(&m)
-                    .into_iter()
-                    .filter(|(k, _)| {
-                        [
-                            "optimizer",
-                            "alpha",
-                            "learning_rate",
-                            "l1",
-                            "l2",
-                            "factor_l2",
-                        ]
-                        .contains(&k.as_str())
-                    })
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join(" ");
+            let grid: Vec<ShallowCtr> = ShallowCtr::grid(kind, 40)
+                .into_iter()
+                .map(|p| p.threads(1))
+                .collect();
+            let tuned = recsys::models::ctr::tune(&grid, &task).unwrap();
+            for tr in &tuned.trials {
                 eprintln!(
-                    "{protocol} {name} {setting}: val AUC {val:.4} (epoch {}/{})",
-                    c.kept_epoch,
-                    c.epochs.len()
+                    "{protocol} {name} {}: val AUC {:.4} (epoch {}/{})",
+                    tr.setting, tr.val_auc, tr.kept_epoch, tr.epochs_run
                 );
-                if best.as_ref().is_none_or(|(b, _, _)| val > *b) {
-                    best = Some((val, m, setting));
-                }
             }
             let grid_s = t.elapsed().as_secs_f64();
-            let (val, model, setting) = best.expect("a grid");
+            let (val, setting) = (
+                tuned.trials[tuned.best].val_auc,
+                tuned.trials[tuned.best].setting.clone(),
+            );
+            let model = tuned.model;
             let report = evaluate_rows(&model, &task.test, &task.name).unwrap();
             let scores = model.score_rows(&task.test).unwrap();
             let ci = |m: &str| {
@@ -315,8 +266,11 @@ fn main() {
             eprintln!("{:?}", rows.last().unwrap());
         }
     }
+    // A narrowed run does not overwrite the full table.
+    let partial = std::env::var_os("RECSYS_CTR_PROTOCOLS").is_some()
+        || std::env::var_os("RECSYS_CTR_MODELS").is_some();
     write_table(
-        "ctr",
+        if partial { "ctr_partial" } else { "ctr" },
         "CTR chain on the peers' CTR protocols (same split files)",
         &[
             "protocol",

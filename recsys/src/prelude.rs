@@ -8,11 +8,12 @@ pub use crate::data::{
 pub use crate::eval::Protocol;
 pub use crate::features::{
     ColumnRule, ColumnSpec, DatasetSchema, FeatureEncoders, FeatureRows, FeatureSpec, FeatureTask,
-    FieldKind, FieldSchema, MovieLensCtr, NumericTransform, Pooling,
+    FieldKind, FieldSchema, MovieLensCtr, NumericTransform, Pooling, ServingLimits,
 };
 pub use crate::models::cf::{ContentProfiles, Feedback, Similarity, TimeDecay, Weighting};
 pub use crate::models::ctr::{
-    CtrCurve, CtrOptimizer, ShallowCtr, ShallowCtrModel, ShallowKind, StopOn,
+    CtrCurve, CtrOptimizer, PartitionedLr, PartitionedLrModel, Partitioner, ShallowCtr,
+    ShallowCtrModel, ShallowKind, StopOn, Tuned,
 };
 #[cfg(feature = "deep")]
 pub use crate::models::deep::{

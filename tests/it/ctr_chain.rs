@@ -66,6 +66,65 @@ fn the_documents_toy_ctr_fm_config_trains_saves_and_reloads() {
 }
 
 #[test]
+fn the_lsplm_config_trains_and_reloads() {
+    let out = temp_dir("toy-ctr-lsplm");
+    let sets = [
+        "data.rows=20000".to_string(),
+        "model.epochs=2".to_string(),
+        format!("output.dir={:?}", out.display().to_string()),
+    ];
+    let cfg =
+        recsys::cli::TrainConfig::load_with(&root().join("configs/toy_ctr_lsplm.toml"), &sets)
+            .unwrap();
+    let report = cfg.run().unwrap();
+    assert!(
+        report
+            .params
+            .iter()
+            .any(|(k, v)| k == "model" && v == "lsplm"),
+        "{:?}",
+        report.params
+    );
+    assert!(report.get("AUC").unwrap() > 0.6);
+    let again = recsys::cli::evaluate_checkpoint(&out, false).unwrap();
+    assert_eq!(again[0].get("AUC"), report.get("AUC"));
+}
+
+#[test]
+fn the_documents_lsplm_tree_config_trains_and_reloads() {
+    let out = temp_dir("toy-ctr-lsplm-tree");
+    let sets = [
+        "data.rows=20000".to_string(),
+        "model.epochs=2".to_string(),
+        "model.min_region_size=300".to_string(),
+        format!("output.dir={:?}", out.display().to_string()),
+    ];
+    let cfg =
+        recsys::cli::TrainConfig::load_with(&root().join("configs/toy_ctr_lsplm_tree.toml"), &sets)
+            .unwrap();
+    let report = cfg.run().unwrap();
+    assert!(report.get("AUC").unwrap() > 0.6, "{:?}", report.get("AUC"));
+    assert!(
+        report.params.iter().any(|(k, _)| k == "fallback_regions"),
+        "{:?}",
+        report.params
+    );
+    let again = recsys::cli::evaluate_checkpoint(&out, false).unwrap();
+    assert_eq!(
+        again[0].get("AUC"),
+        report.get("AUC"),
+        "the saved tree and LRs"
+    );
+    let e = recsys::cli::TrainConfig::load_with(
+        &root().join("configs/toy_ctr_lsplm_tree.toml"),
+        &["model.max_leaves=0".to_string()],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("max_leaves"), "{e}");
+}
+
+#[test]
 fn the_documents_criteo_fm_config_runs_on_the_peers_split() {
     let Some(peers) = env_dir("RECSYS_PEERS_DIR") else {
         return;

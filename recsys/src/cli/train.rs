@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Dataset, RawFrame};
 use crate::features::{FeatureSpec, FeatureTask, MovieLensCtr, movielens_ctr_frames};
-use crate::models::ctr::{ShallowCtr, ShallowCtrModel, ShallowKind};
+use crate::models::ctr::{
+    PartitionedLr, PartitionedLrModel, ShallowCtr, ShallowCtrModel, ShallowKind,
+};
 use crate::models::deep::{CtrModel, CtrParams};
 use crate::models::{FitRows, RowScorer};
 use crate::report::Report;
@@ -33,7 +35,7 @@ pub struct TrainConfig {
     pub data: CtrDataConfig,
     /// The model: a deep network ([`CtrParams`], every field optional,
     /// defaults as documented there), or one of the CTR chain
-    /// (`model = "lr" | "poly2" | "fm" | "ffm"` and any of
+    /// (`model = "lr" | "poly2" | "fm" | "ffm" | "lsplm"` and any of
     /// [`ShallowCtr`]'s parameters by name, defaults those of the model).
     #[serde(default)]
     pub model: TrainModel,
@@ -46,8 +48,10 @@ pub struct TrainConfig {
 pub enum TrainModel {
     /// A deep CTR network.
     Deep(CtrParams),
-    /// LR, Poly2, FM or FFM.
+    /// LR, Poly2, FM, FFM or LS-PLM.
     Shallow(ShallowCtr),
+    /// The documents' partitioned LS-PLM (`lsplm_kmeans`, `lsplm_tree`).
+    Partitioned(PartitionedLr),
 }
 
 impl Default for TrainModel {
@@ -62,6 +66,7 @@ impl TrainModel {
         match self {
             TrainModel::Deep(p) => p.check(),
             TrainModel::Shallow(p) => p.check(),
+            TrainModel::Partitioned(p) => p.check(),
         }
     }
 }
@@ -70,18 +75,45 @@ impl Serialize for TrainModel {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         match self {
             TrainModel::Deep(p) => p.serialize(s),
-            TrainModel::Shallow(p) => p.serialize(s),
+            TrainModel::Shallow(p) => {
+                // `model` names the kind, as the config spells it.
+                p.serialize(s)
+            }
+            TrainModel::Partitioned(p) => {
+                let mut v = serde_json::to_value(p).map_err(serde::ser::Error::custom)?;
+                v["model"] = serde_json::Value::String(FitRows::name(p));
+                v.serialize(s)
+            }
         }
     }
 }
 
 impl<'de> Deserialize<'de> for TrainModel {
-    /// `model = "lr" | "poly2" | "fm" | "ffm"` selects the CTR chain: its
+    /// `model = "lr" | "poly2" | "fm" | "ffm" | "lsplm"` selects the CTR chain: its
     /// defaults, then every other key set by name (an unknown key or a bad
     /// value is an error naming it); anything else is a deep network.
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         use serde::de::Error as _;
         let mut map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+        let partitioned = match map.get("model").and_then(|v| v.as_str()) {
+            Some("lsplm_kmeans") => Some(PartitionedLr::kmeans()),
+            Some("lsplm_tree") => Some(PartitionedLr::tree()),
+            _ => None,
+        };
+        if let Some(mut p) = partitioned {
+            map.remove("model");
+            let mut keys: Vec<String> = map.keys().cloned().collect();
+            keys.sort_by_key(|k| k != "partitioner");
+            for k in keys {
+                let text = match &map[&k] {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                FitRows::set_param(&mut p, &k, &text)
+                    .map_err(|e| D::Error::custom(format!("model.{k}: {e}")))?;
+            }
+            return Ok(TrainModel::Partitioned(p));
+        }
         let kind = map
             .get("model")
             .and_then(|v| v.as_str())
@@ -91,7 +123,7 @@ impl<'de> Deserialize<'de> for TrainModel {
                 .map(TrainModel::Deep)
                 .map_err(D::Error::custom),
             Some(Err(n)) => Err(D::Error::custom(format!(
-                "model = {n:?}: not one of lr, poly2, fm, ffm (a deep network is chosen by [model.net] arch)"
+                "model = {n:?}: not one of lr, poly2, fm, ffm, lsplm, lsplm_kmeans, lsplm_tree (a deep network is chosen by [model.net] arch)"
             ))),
             Some(Ok(kind)) => {
                 map.remove("model");
@@ -313,6 +345,7 @@ impl TrainConfig {
         let params = match &self.model {
             TrainModel::Deep(p) => p.clone(),
             TrainModel::Shallow(p) => return self.run_shallow(p),
+            TrainModel::Partitioned(p) => return self.run_partitioned(p),
         };
         let params = params.checkpoint_dir(out.join("checkpoints")).resume(true);
         let (model, report) = match self.task()? {
@@ -358,6 +391,35 @@ impl TrainConfig {
     }
 }
 
+impl TrainConfig {
+    /// A partitioned LS-PLM run: fit, save `model.partitioned/` (one
+    /// folder, all or nothing) and the test report.
+    fn run_partitioned(&self, params: &PartitionedLr) -> Result<Report> {
+        let out = &self.output.dir;
+        let CtrTask::Rows(task) = self.task()? else {
+            return Err(Error::param(
+                "data.dataset",
+                "the partitioned LS-PLM trains on feature rows with dense fields (toy_ctr)",
+            ));
+        };
+        let model = params.fit(&task)?;
+        model.save(out.join(PARTITIONED_MODEL))?;
+        let report = crate::eval::evaluate_rows(&model, &task.test, &task.name)?
+            .named(run_label(out, &model));
+        report.save_json(out.join("report.json"))?;
+        Ok(report)
+    }
+}
+
+/// The folder a partitioned LS-PLM run saves its model in.
+const PARTITIONED_MODEL: &str = "model.partitioned";
+
+fn run_label(dir: &Path, model: &dyn RowScorer) -> String {
+    dir.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| model.name())
+}
+
 /// Rows of the generated toy CTR log by default (the documents').
 const TOY_ROWS: usize = 120_000;
 
@@ -395,6 +457,28 @@ pub fn evaluate_checkpoint(dir: &Path, full: bool) -> Result<Vec<Report>> {
             ))
         })?;
     let cfg = TrainConfig::load(&run.join("config.toml"))?;
+    if matches!(cfg.model, TrainModel::Partitioned(_)) {
+        if full {
+            return Err(Error::param(
+                "--full",
+                "full ranking needs (user, item) pairs: this run was trained on feature rows",
+            ));
+        }
+        let path = run.join(PARTITIONED_MODEL);
+        if !path.join("partition.json").is_file() {
+            return Err(Error::Config(format!(
+                "{}: no trained model here (the run did not finish)",
+                path.display()
+            )));
+        }
+        let model = PartitionedLrModel::load(&path)?;
+        let [_, _, test] = cfg.frames()?;
+        let rows = model.encode(&test)?;
+        let dataset = cfg.data.dataset.describe();
+        return Ok(vec![
+            crate::eval::evaluate_rows(&model, &rows, dataset)?.named(run_label(run, &model)),
+        ]);
+    }
     if matches!(cfg.model, TrainModel::Shallow(_)) {
         if full {
             return Err(Error::param(

@@ -6,6 +6,7 @@
 mod encoders;
 mod interaction_rows;
 mod movielens_ctr;
+mod registry;
 mod schema;
 mod task;
 
@@ -14,8 +15,11 @@ pub use interaction_rows::{
     MULTI_LABEL_SEPARATOR, interaction_frame, movielens_ctr_frames, split_per_user_by_time,
 };
 pub use movielens_ctr::{AGE_EDGES, CtrBatch, MovieLensCtr, PairEncoder};
+pub use registry::{
+    DriftReport, FieldCheck, FieldDrift, HashDictionary, ServingCheck, ServingLimits,
+};
 pub use schema::{DatasetSchema, FieldKind, FieldSchema, Pooling};
 pub use task::{
-    ColumnRule, ColumnSpec, FeatureEncoders, FeatureRows, FeatureSpec, FeatureTask,
-    NumericTransform, Vocabulary,
+    ColumnRule, ColumnSpec, FEATURE_HASH_SEED, FeatureEncoders, FeatureRows, FeatureSpec,
+    FeatureTask, NumericTransform, Vocabulary, hashed_id,
 };

@@ -24,6 +24,11 @@ use crate::{Error, Result};
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 #[non_exhaustive]
 pub enum ColumnRule {
+    /// The hashing trick: token → `1 + xxh3(token) mod buckets` under a
+    /// fixed seed (the same token gets the same id on every machine and
+    /// every version; nothing is fitted and nothing is out of vocabulary),
+    /// 0 for a missing (empty) cell.
+    Hashed { buckets: usize },
     /// Text token → id. Tokens seen at least `min_count` times in the
     /// training rows get ids `1..=V` by (count descending, token
     /// ascending), as FuxiCTR's tokenizer orders them; id 0 is everything
@@ -169,6 +174,11 @@ impl FeatureSpec {
                     "named twice in the feature spec (or it is the label)",
                 ));
             }
+            if let ColumnRule::Hashed { buckets } = c.rule {
+                if buckets == 0 || buckets >= u32::MAX as usize {
+                    return Err(Error::param(&c.name, "hashed: buckets must be in 1..2³²−1"));
+                }
+            }
             if let ColumnRule::MultiHot {
                 separator, max_len, ..
             } = &c.rule
@@ -254,15 +264,29 @@ impl Vocabulary {
 /// A fitted column.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-enum Fitted {
+pub(super) enum Fitted {
+    Hashed { buckets: usize },
     Tokens { vocab: Vocabulary },
     Buckets { vocab: Vocabulary },
     Scale { min: f64, max: f64 },
     MultiHot { vocab: Vocabulary },
 }
 
+/// The seed of the hashing trick's xxh3 (fixed: ids are stable across
+/// machines and versions).
+pub const FEATURE_HASH_SEED: u64 = 0x7265_6373_7973_0002;
+
+/// The hashed id of a token: 0 when empty, else `1 + xxh3 mod buckets`.
+pub fn hashed_id(token: &str, buckets: usize) -> u32 {
+    if token.is_empty() || buckets == 0 {
+        return 0;
+    }
+    1 + (xxhash_rust::xxh3::xxh3_64_with_seed(token.as_bytes(), FEATURE_HASH_SEED) % buckets as u64)
+        as u32
+}
+
 /// The FuxiCTR / Criteo-winners bucket of an integer cell.
-fn log_bucket(frame: &RawFrame, r: usize, field: &str, cell: &str) -> Result<String> {
+pub(super) fn log_bucket(frame: &RawFrame, r: usize, field: &str, cell: &str) -> Result<String> {
     if cell.is_empty() {
         return Ok("0".into());
     }
@@ -277,7 +301,13 @@ fn log_bucket(frame: &RawFrame, r: usize, field: &str, cell: &str) -> Result<Str
     .to_string())
 }
 
-fn number(frame: &RawFrame, r: usize, field: &str, cell: &str, t: NumericTransform) -> Result<f64> {
+pub(super) fn number(
+    frame: &RawFrame,
+    r: usize,
+    field: &str,
+    cell: &str,
+    t: NumericTransform,
+) -> Result<f64> {
     if cell.is_empty() {
         return Ok(0.0);
     }
@@ -299,7 +329,7 @@ fn number(frame: &RawFrame, r: usize, field: &str, cell: &str, t: NumericTransfo
 pub struct FeatureEncoders {
     pub spec: FeatureSpec,
     pub schema: DatasetSchema,
-    fitted: Vec<Fitted>,
+    pub(super) fitted: Vec<Fitted>,
 }
 
 /// [`FeatureEncoders`] as read from a file, before its parts are checked
@@ -339,6 +369,11 @@ impl TryFrom<EncodersData> for FeatureEncoders {
                         Fitted::Buckets { vocab },
                         FieldKind::Sparse,
                     ) => field.vocab == vocab.size(),
+                    (
+                        ColumnRule::Hashed { buckets },
+                        Fitted::Hashed { buckets: b },
+                        FieldKind::Sparse,
+                    ) => buckets == b && *b > 0 && *b < u32::MAX as usize && field.vocab == b + 1,
                     (ColumnRule::Numeric { .. }, Fitted::Scale { min, max }, FieldKind::Dense) => {
                         min <= max || (min.is_infinite() && max.is_infinite())
                     }
@@ -375,6 +410,7 @@ impl FeatureEncoders {
             let cells = train.column(&c.name)?;
             let dim = c.dim.unwrap_or(spec.dim);
             let f = match &c.rule {
+                ColumnRule::Hashed { buckets } => Fitted::Hashed { buckets: *buckets },
                 ColumnRule::Categorical { min_count } => Fitted::Tokens {
                     vocab: Vocabulary::fit(cells.iter().map(|s| &**s), *min_count),
                 },
@@ -420,6 +456,9 @@ impl FeatureEncoders {
                 }
                 (_, Fitted::Tokens { vocab } | Fitted::Buckets { vocab }) => {
                     FieldSchema::sparse(&c.name, dim).with_vocab(vocab.size())
+                }
+                (_, Fitted::Hashed { buckets }) => {
+                    FieldSchema::sparse(&c.name, dim).with_vocab(buckets + 1)
                 }
                 _ => unreachable!("rule and fitted kind agree"),
             });
@@ -476,6 +515,12 @@ impl FeatureEncoders {
         {
             let cells = frame.column(&c.name)?;
             match (f, &c.rule) {
+                (Fitted::Hashed { buckets }, _) => {
+                    for (r, s) in cells.iter().enumerate() {
+                        rows.sparse[r * n_sparse + s_col] = hashed_id(s, *buckets);
+                    }
+                    s_col += 1;
+                }
                 (Fitted::Tokens { vocab }, _) => {
                     for (r, s) in cells.iter().enumerate() {
                         rows.sparse[r * n_sparse + s_col] = vocab.id(s);
@@ -785,6 +830,30 @@ mod tests {
         assert_eq!(json, r#"["a","b"]"#);
         assert_eq!(serde_json::from_str::<Vocabulary>(&json).unwrap(), v);
     }
+
+    #[test]
+    fn hashed_columns_are_stable_and_fit_nothing() {
+        // Pinned: the same token gets this id on every machine and version.
+        assert_eq!(hashed_id("68fd1e64", 1 << 20), PINNED_ID);
+        assert_eq!(hashed_id("", 1 << 20), 0);
+        let spec = FeatureSpec {
+            label: "y".into(),
+            group: None,
+            columns: vec![ColumnSpec::new("c", ColumnRule::Hashed { buckets: 1000 })],
+            dim: 4,
+        };
+        let train = frame("y\tc\n1\ta\n0\tb\n");
+        let enc = FeatureEncoders::fit(spec, &train).unwrap();
+        assert_eq!(enc.schema.field("c").unwrap().vocab, 1001);
+        let rows = enc.encode(&frame("y\tc\n1\tunseen\n0\t\n")).unwrap();
+        assert_eq!(rows.rows.sparse, [hashed_id("unseen", 1000), 0]);
+        assert!(rows.rows.sparse[0] > 0);
+        let back: FeatureEncoders =
+            serde_json::from_str(&serde_json::to_string(&enc).unwrap()).unwrap();
+        assert_eq!(back, enc);
+    }
+
+    const PINNED_ID: u32 = 954_720;
 
     #[test]
     fn log_buckets_follow_fuxictr() {

@@ -98,6 +98,10 @@ impl File {
     }
 
     fn write(&self, path: &Path) -> Result<()> {
+        crate::io::write_atomic(path, &self.to_bytes()?)
+    }
+
+    fn to_bytes(&self) -> Result<Vec<u8>> {
         let header = serde_json::to_vec(&self.header)?;
         let mut bytes = Vec::with_capacity(16 + header.len());
         bytes.extend_from_slice(MAGIC);
@@ -116,11 +120,16 @@ impl File {
                     .for_each(|x| bytes.extend_from_slice(&x.to_le_bytes())),
             }
         }
-        crate::io::write_atomic(path, &bytes)
+        Ok(bytes)
     }
 
     fn read(path: &Path, kind: &str) -> Result<File> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        Self::from_bytes(&bytes, path, kind)
+    }
+
+    /// Parses `bytes` (`path` names them in errors).
+    fn from_bytes(bytes: &[u8], path: &Path, kind: &str) -> Result<File> {
         let bad = |why: &str| {
             Error::InvalidData(format!(
                 "{}: not a recsys model file ({why})",
@@ -308,11 +317,7 @@ impl EaseModel {
 }
 
 impl ShallowCtrModel {
-    /// Saves the model with its hyper-parameters, learning curve and the
-    /// feature encoders it was trained with (never refitted at load),
-    /// atomically. Linear weights that are exactly zero (FTRL's L1) are
-    /// not written: only the non-zero ones with their indices.
-    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+    fn file(&self) -> File {
         let mut f = File::bare(
             "shallow_ctr",
             serde_json::json!({
@@ -330,14 +335,34 @@ impl ShallowCtrModel {
         f.push("linear.index", Array::U32(idx));
         f.push("linear.value", Array::F32(val));
         f.push("latent", Array::F32(self.theta[lin_end..].to_vec()));
-        f.write(path.as_ref())
+        f
+    }
+
+    /// Saves the model with its hyper-parameters, learning curve and the
+    /// feature encoders it was trained with (never refitted at load),
+    /// atomically. Linear weights that are exactly zero (FTRL's L1) are
+    /// not written: only the non-zero ones with their indices.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        self.file().write(path.as_ref())
+    }
+
+    /// The bytes [`ShallowCtrModel::save`] writes.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        self.file().to_bytes()
     }
 
     /// Loads a model written by [`ShallowCtrModel::save`].
     pub fn load(path: impl AsRef<Path>) -> Result<ShallowCtrModel> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        Self::from_bytes(&bytes, path)
+    }
+
+    /// A model from [`ShallowCtrModel::to_bytes`] (`path` names it in errors).
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<ShallowCtrModel> {
         use crate::models::ctr::ShallowCtr;
         use crate::models::rows::FitRows;
-        let mut f = File::read(path.as_ref(), "shallow_ctr")?;
+        let mut f = File::from_bytes(bytes, path, "shallow_ctr")?;
         let params: ShallowCtr = f.scalar("params")?;
         params.check()?;
         let encoders: crate::features::FeatureEncoders = f.scalar("encoders")?;

@@ -205,13 +205,24 @@ impl RowScorer for BaseRateModel {
 }
 
 /// Row models reachable by name from the CLI and configs.
-pub const ROW_MODEL_NAMES: [&str; 5] = ["base_rate", "lr", "poly2", "fm", "ffm"];
+pub const ROW_MODEL_NAMES: [&str; 8] = [
+    "base_rate",
+    "lr",
+    "poly2",
+    "fm",
+    "ffm",
+    "lsplm",
+    "lsplm_kmeans",
+    "lsplm_tree",
+];
 
 /// Builds a row model from its name and `key=value` parameters (the deep
 /// architectures by their names, with the `deep` feature).
 pub fn row_model_from_name(name: &str, params: &[(String, String)]) -> Result<Box<dyn FitRows>> {
     let mut model: Box<dyn FitRows> = match name.to_ascii_lowercase().as_str() {
         "base_rate" => Box::new(BaseRate::params()),
+        "lsplm_kmeans" => Box::new(super::ctr::PartitionedLr::kmeans()),
+        "lsplm_tree" => Box::new(super::ctr::PartitionedLr::tree()),
         other if super::ctr::ShallowKind::from_name(other).is_some() => {
             Box::new(super::ctr::ShallowCtr::new(
                 super::ctr::ShallowKind::from_name(other).expect("checked"),

@@ -34,10 +34,11 @@ impl Geometry {
             kind,
             n_features,
             n_fields,
-            k: if matches!(kind, ShallowKind::Fm | ShallowKind::Ffm) {
-                k
-            } else {
-                0
+            k: match kind {
+                ShallowKind::Fm | ShallowKind::Ffm => k,
+                // m regions: a gate weight and a region weight per feature.
+                ShallowKind::Lsplm => 2 * k,
+                _ => 0,
             },
             cross_buckets: if kind == ShallowKind::Poly2 {
                 buckets
@@ -59,6 +60,8 @@ impl Geometry {
         match self.kind {
             ShallowKind::Fm => self.n_features,
             ShallowKind::Ffm => self.n_features * self.n_fields,
+            // One block per feature, then the regions' biases.
+            ShallowKind::Lsplm => self.n_features + 1,
             _ => 0,
         }
     }
@@ -68,6 +71,7 @@ impl Geometry {
         let blocks = match self.kind {
             ShallowKind::Fm => self.n_features,
             ShallowKind::Ffm => self.n_features.checked_mul(self.n_fields)?,
+            ShallowKind::Lsplm => self.n_features.checked_add(1)?,
             _ => 0,
         };
         lin.checked_add(blocks.checked_mul(self.k)?)
@@ -80,6 +84,8 @@ impl Geometry {
         match self.kind {
             ShallowKind::Fm => (self.n_fields + 1) * self.k,
             ShallowKind::Ffm => self.n_fields * self.n_fields * self.k,
+            // a (m), b (m), gate g (m), σ(b) (m), then p.
+            ShallowKind::Lsplm => 2 * self.k + 1,
             _ => 0,
         }
     }
@@ -108,13 +114,16 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// features of different fields, as FuxiCTR pools multi-valued fields);
 /// FFM: `b + Σ wᵢxᵢ + Σ_{a<b} ⟨P[a][b], P[b][a]⟩`.
 pub(crate) fn logit(g: &Geometry, theta: &[f32], s: &mut Scratch) -> f32 {
+    let (k, nf, v0) = (g.k, g.n_fields, g.lin_end());
+    if g.kind == ShallowKind::Lsplm {
+        return lsplm_logit(g, theta, s);
+    }
     let mut z = theta[0];
     for f in &s.feats {
         z += theta[1 + f.index as usize] * f.value;
     }
-    let (k, nf, v0) = (g.k, g.n_fields, g.lin_end());
     match g.kind {
-        ShallowKind::Lr => {}
+        ShallowKind::Lr | ShallowKind::Lsplm => {}
         ShallowKind::Poly2 => {
             crosses(&s.feats, g.cross_buckets, &mut s.crosses);
             let c0 = g.cross_off();
@@ -162,6 +171,42 @@ pub(crate) fn logit(g: &Geometry, theta: &[f32], s: &mut Scratch) -> f32 {
         }
     }
     z
+}
+
+/// LS-PLM (Gai et al. 2017): `p = Σᵢ softmax(a)ᵢ σ(bᵢ)` with the gate
+/// `aᵢ = Σ xⱼ u_{j,i} + u_{0,i}` and the region's logistic model
+/// `bᵢ = Σ xⱼ w_{j,i} + w_{0,i}`, over `m` regions; returned as the logit
+/// `ln(p / (1 − p))` (p clipped to [1e-7, 1 − 1e-7]).
+fn lsplm_logit(g: &Geometry, theta: &[f32], s: &mut Scratch) -> f32 {
+    let (k, v0) = (g.k, g.lin_end());
+    let m = k / 2;
+    s.pooled.clear();
+    s.pooled.resize(g.pooled_len(), 0.0);
+    let bias = &theta[v0 + g.n_features * k..][..k];
+    s.pooled[..k].copy_from_slice(bias);
+    for f in &s.feats {
+        let v = &theta[v0 + f.index as usize * k..][..k];
+        for (o, v) in s.pooled[..k].iter_mut().zip(v) {
+            *o += f.value * v;
+        }
+    }
+    let (ab, rest) = s.pooled.split_at_mut(k);
+    let (gs, p) = rest.split_at_mut(k);
+    let top = ab[..m].iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut total = 0.0;
+    for i in 0..m {
+        gs[i] = (ab[i] - top).exp();
+        total += gs[i];
+    }
+    let mut prob = 0.0;
+    for i in 0..m {
+        gs[i] /= total;
+        gs[m + i] = 1.0 / (1.0 + (-ab[m + i]).exp());
+        prob += gs[i] * gs[m + i];
+    }
+    let prob = prob.clamp(1e-7, 1.0 - 1e-7);
+    p[0] = prob;
+    (prob / (1.0 - prob)).ln()
 }
 
 /// Gradients of a batch, accumulated per coordinate; each coordinate is
@@ -213,13 +258,36 @@ impl Grads {
 
 /// Adds `dz · ∂logit/∂θ` of the row in `s` (after [`logit`]) to `grads`.
 pub(crate) fn backward(g: &Geometry, theta: &[f32], s: &Scratch, dz: f32, grads: &mut Grads) {
+    if g.kind == ShallowKind::Lsplm {
+        // ∂L/∂p = dz / (p(1 − p)); ∂p/∂aᵢ = gᵢ(σᵢ − p), ∂p/∂bᵢ = gᵢσᵢ(1 − σᵢ).
+        let (k, v0) = (g.k, g.lin_end());
+        let m = k / 2;
+        let (gs, p) = (&s.pooled[k..2 * k], s.pooled[2 * k]);
+        let c = dz / (p * (1.0 - p));
+        let mut d = [0.0f32; 2 * MAX_REGIONS];
+        for i in 0..m {
+            d[i] = c * gs[i] * (gs[m + i] - p);
+            d[m + i] = c * gs[i] * gs[m + i] * (1.0 - gs[m + i]);
+        }
+        let out = grads.lat(g.n_features, v0, k);
+        for (o, d) in out.iter_mut().zip(&d) {
+            *o += d;
+        }
+        for f in &s.feats {
+            let out = grads.lat(f.index as usize, v0, k);
+            for (o, d) in out.iter_mut().zip(&d) {
+                *o += f.value * d;
+            }
+        }
+        return;
+    }
     grads.lin(0, dz);
     for f in &s.feats {
         grads.lin(1 + f.index as usize, dz * f.value);
     }
     let (k, nf, v0) = (g.k, g.n_fields, g.lin_end());
     match g.kind {
-        ShallowKind::Lr => {}
+        ShallowKind::Lr | ShallowKind::Lsplm => {}
         ShallowKind::Poly2 => {
             let c0 = g.cross_off();
             for &(b, x) in &s.crosses {
@@ -257,6 +325,9 @@ pub(crate) fn backward(g: &Geometry, theta: &[f32], s: &Scratch, dz: f32, grads:
     let _ = theta;
 }
 
+/// The most regions LS-PLM takes.
+pub(crate) const MAX_REGIONS: usize = 64;
+
 /// Regularization and step sizes of [`apply`].
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Step {
@@ -264,6 +335,8 @@ pub(crate) struct Step {
     pub l1: f32,
     pub l2: f32,
     pub factor_l2: f32,
+    /// LS-PLM's L2,1: the group norm of each feature's 2m weights.
+    pub l21: f32,
 }
 
 #[inline]
@@ -334,16 +407,37 @@ pub(crate) fn apply(
         CtrOptimizer::Ftrl { alpha, .. } => alpha,
     };
     let adaptive = !matches!(step.optimizer, CtrOptimizer::Sgd { .. });
+    // LS-PLM: L1 per weight and L2,1 per feature (proximal steps), never
+    // on the regions' biases (the last block).
+    let group = geo.kind == ShallowKind::Lsplm;
     for &blk in &grads.lat {
         let o = v0 + blk as usize * k;
+        let regularized = group && (blk as usize) < geo.n_features;
+        let mut eta_sum = 0.0;
         for c in o..o + k {
             let g = grads.g[c] * scale + step.factor_l2 * theta[c];
-            if adaptive {
+            let eta = if adaptive {
                 s1[c] += g * g;
-                theta[c] -= rate * g / s1[c].sqrt();
+                rate / s1[c].sqrt()
             } else {
-                theta[c] -= rate * g;
+                rate
+            };
+            theta[c] -= eta * g;
+            if regularized {
+                theta[c] = soft(theta[c], eta * step.l1);
+                eta_sum += eta;
             }
+        }
+        if regularized && step.l21 > 0.0 {
+            let row = &mut theta[o..o + k];
+            let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
+            let shrink = eta_sum / k as f32 * step.l21;
+            let keep = if norm > shrink {
+                1.0 - shrink / norm
+            } else {
+                0.0
+            };
+            row.iter_mut().for_each(|v| *v *= keep);
         }
     }
     grads.lin.clear();
@@ -438,12 +532,33 @@ mod tests {
     }
 
     #[test]
+    fn lsplm_with_one_region_is_logistic_regression() {
+        let lr = Geometry::new(ShallowKind::Lr, 9, 4, 0, 0);
+        let plm = Geometry::new(ShallowKind::Lsplm, 9, 4, 1, 0);
+        let t = theta(&lr, 5);
+        // The same weights: LR's w_j as region 1's w_j, LR's bias as its bias.
+        let mut u = vec![0.0; plm.n_params()];
+        for j in 0..9 {
+            u[plm.lin_end() + j * 2] = 0.3; // gate weight: irrelevant with one region
+            u[plm.lin_end() + j * 2 + 1] = t[1 + j];
+        }
+        u[plm.lin_end() + 9 * 2 + 1] = t[0];
+        let list = [(1, 0, 1.0), (4, 1, 0.5), (8, 3, 0.3)];
+        let (a, b) = (
+            logit(&lr, &t, &mut feats(&list)),
+            logit(&plm, &u, &mut feats(&list)),
+        );
+        assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+    }
+
+    #[test]
     fn gradients_match_finite_differences() {
         for kind in [
             ShallowKind::Lr,
             ShallowKind::Poly2,
             ShallowKind::Fm,
             ShallowKind::Ffm,
+            ShallowKind::Lsplm,
         ] {
             let geo = Geometry::new(kind, 9, 4, 3, 16);
             let t = theta(&geo, 3);

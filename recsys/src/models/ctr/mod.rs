@@ -18,9 +18,13 @@
 mod kernel;
 mod layout;
 mod model;
+mod partitioned;
+mod tune;
 
 pub use layout::HASH_SEED;
 pub use model::{CtrCurve, CtrEpoch, ShallowCtrModel};
+pub use partitioned::{PartitionedLr, PartitionedLrModel, Partitioner};
+pub use tune::{Trial, Tuned, tune};
 
 use serde::{Deserialize, Serialize};
 
@@ -46,9 +50,24 @@ pub enum ShallowKind {
     /// Field-aware FM: feature i has one vector per field, and the pair
     /// (i in field a, j in field b) interacts through `⟨v_{i,b}, v_{j,a}⟩`.
     Ffm,
+    /// LS-PLM / MLR (Gai et al. 2017): `factors` = m regions, a softmax
+    /// gate over them times one logistic model per region, trained jointly
+    /// with L1 (`l1`) and the L2,1 group norm of each feature's weights
+    /// (`l21`), as the paper's objective (here by proximal Adagrad / SGD
+    /// steps rather than its OWL-QN variant).
+    Lsplm,
 }
 
 impl ShallowKind {
+    /// Every kind, in the chain's order.
+    pub const ALL: [ShallowKind; 5] = [
+        ShallowKind::Lr,
+        ShallowKind::Poly2,
+        ShallowKind::Fm,
+        ShallowKind::Ffm,
+        ShallowKind::Lsplm,
+    ];
+
     /// The model's name (`lr`, `poly2`, `fm`, `ffm`).
     pub fn name(self) -> &'static str {
         match self {
@@ -56,18 +75,12 @@ impl ShallowKind {
             ShallowKind::Poly2 => "poly2",
             ShallowKind::Fm => "fm",
             ShallowKind::Ffm => "ffm",
+            ShallowKind::Lsplm => "lsplm",
         }
     }
     /// The kind called `name`.
     pub fn from_name(name: &str) -> Option<ShallowKind> {
-        [
-            ShallowKind::Lr,
-            ShallowKind::Poly2,
-            ShallowKind::Fm,
-            ShallowKind::Ffm,
-        ]
-        .into_iter()
-        .find(|k| k.name() == name)
+        ShallowKind::ALL.into_iter().find(|k| k.name() == name)
     }
 }
 
@@ -137,6 +150,7 @@ pub struct ShallowCtr {
     l1: f32,
     l2: f32,
     factor_l2: f32,
+    l21: f32,
     init_std: f32,
     cross_buckets: usize,
     batch_size: usize,
@@ -158,7 +172,11 @@ impl ShallowCtr {
         let linear = matches!(kind, ShallowKind::Lr | ShallowKind::Poly2);
         ShallowCtr {
             model: kind,
-            factors: if kind == ShallowKind::Ffm { 4 } else { 16 },
+            factors: match kind {
+                ShallowKind::Ffm => 4,
+                ShallowKind::Lsplm => 12,
+                _ => 16,
+            },
             optimizer: if linear {
                 CtrOptimizer::Ftrl {
                     alpha: default_alpha(),
@@ -172,6 +190,7 @@ impl ShallowCtr {
             l1: 0.0,
             l2: 0.0,
             factor_l2: 0.0,
+            l21: 0.0,
             init_std: 0.01,
             cross_buckets: 1 << 20,
             batch_size: 1,
@@ -199,11 +218,16 @@ impl ShallowCtr {
     pub fn ffm() -> ShallowCtr {
         Self::new(ShallowKind::Ffm)
     }
+    /// LS-PLM (mixture of logistic regressions).
+    pub fn lsplm() -> ShallowCtr {
+        Self::new(ShallowKind::Lsplm)
+    }
     /// Which model.
     pub fn kind(&self) -> ShallowKind {
         self.model
     }
-    /// Latent dimension k (FM, FFM). Defaults to 16 (FM), 4 (FFM).
+    /// Latent dimension k (FM, FFM), or the regions m (LS-PLM, at most
+    /// 64). Defaults to 16 (FM), 4 (FFM), 12 (LS-PLM, the paper's).
     pub fn factors(mut self, k: usize) -> Self {
         self.factors = k;
         self
@@ -226,6 +250,12 @@ impl ShallowCtr {
     /// L2 on the latent vectors (FM, FFM). Defaults to 0.
     pub fn factor_l2(mut self, v: f32) -> Self {
         self.factor_l2 = v;
+        self
+    }
+    /// LS-PLM's L2,1 penalty: the norm of each feature's 2m weights (a
+    /// whole feature drops out of the model at once). Defaults to 0.
+    pub fn l21(mut self, v: f32) -> Self {
+        self.l21 = v;
         self
     }
     /// Standard deviation of the latent vectors' normal initialisation.
@@ -283,6 +313,7 @@ impl ShallowCtr {
         fin("l1", self.l1, self.l1 >= 0.0, "≥ 0")?;
         fin("l2", self.l2, self.l2 >= 0.0, "≥ 0")?;
         fin("factor_l2", self.factor_l2, self.factor_l2 >= 0.0, "≥ 0")?;
+        fin("l21", self.l21, self.l21 >= 0.0, "≥ 0")?;
         fin("init_std", self.init_std, self.init_std >= 0.0, "≥ 0")?;
         match self.optimizer {
             CtrOptimizer::Sgd { learning_rate } | CtrOptimizer::Adagrad { learning_rate } => {
@@ -302,8 +333,17 @@ impl ShallowCtr {
         };
         positive("batch_size", self.batch_size)?;
         positive("epochs", self.epochs)?;
-        if matches!(self.model, ShallowKind::Fm | ShallowKind::Ffm) {
+        if matches!(
+            self.model,
+            ShallowKind::Fm | ShallowKind::Ffm | ShallowKind::Lsplm
+        ) {
             positive("factors", self.factors)?;
+        }
+        if self.model == ShallowKind::Lsplm && self.factors > kernel::MAX_REGIONS {
+            return Err(Error::param(
+                "factors",
+                format!("LS-PLM takes at most {} regions", kernel::MAX_REGIONS),
+            ));
         }
         if self.model == ShallowKind::Poly2 {
             positive("cross_buckets", self.cross_buckets)?;
@@ -323,9 +363,9 @@ impl ShallowCtr {
                 .num_threads(self.threads)
                 .build()
                 .map_err(|e| Error::Config(format!("threads: {e}")))?;
-            pool.install(|| model::fit(self, task))
+            pool.install(|| model::fit(self, task, None))
         } else {
-            model::fit(self, task)
+            model::fit(self, task, None)
         }
     }
 }
@@ -358,6 +398,15 @@ impl FitRows for ShallowCtr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_kind_is_found_by_its_name() {
+        for k in ShallowKind::ALL {
+            assert_eq!(ShallowKind::from_name(k.name()), Some(k));
+            assert!(crate::models::ROW_MODEL_NAMES.contains(&k.name()));
+            assert!(!ShallowCtr::grid(k, 1).is_empty());
+        }
+    }
 
     #[test]
     fn params_round_trip_and_name_bad_values() {

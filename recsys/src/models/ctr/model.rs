@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::kernel::{Geometry, Grads, Scratch, Step, apply, backward, initial_state, logit};
 use super::layout::Layout;
-use super::{ShallowCtr, ShallowKind, StopOn};
+use super::{CtrOptimizer, ShallowCtr, ShallowKind, StopOn};
 use crate::display::{html_table, text_table};
 use crate::features::{CtrBatch, FeatureEncoders, FeatureRows, FeatureTask};
 use crate::metrics::pointwise::{auc, log_loss};
@@ -199,7 +199,23 @@ fn normal(rng: &mut rand::rngs::Xoshiro256PlusPlus) -> f32 {
     (-2.0 * a.ln()).sqrt() * (std::f32::consts::TAU * b).cos()
 }
 
-pub(super) fn fit(p: &ShallowCtr, task: &FeatureTask) -> Result<ShallowCtrModel> {
+/// [`ShallowCtr::fit`] starting from `init`'s parameters (a model over the
+/// same encoders: a warm start), FTRL's `z` set so that its weights are
+/// `init`'s at the first step.
+pub(crate) fn warm_fit(
+    p: &ShallowCtr,
+    task: &FeatureTask,
+    init: Option<&ShallowCtrModel>,
+) -> Result<ShallowCtrModel> {
+    p.check()?;
+    fit(p, task, init)
+}
+
+pub(super) fn fit(
+    p: &ShallowCtr,
+    task: &FeatureTask,
+    init: Option<&ShallowCtrModel>,
+) -> Result<ShallowCtrModel> {
     let t0 = Instant::now();
     let train = &task.train;
     if train.is_empty() {
@@ -216,12 +232,34 @@ pub(super) fn fit(p: &ShallowCtr, task: &FeatureTask) -> Result<ShallowCtrModel>
         *v = p.init_std * normal(&mut rng);
     }
     let (mut s1, mut s2) = initial_state(&geo, p.optimizer);
+    if let Some(m) = init {
+        if m.geo != geo {
+            return Err(Error::Config(format!(
+                "{}: a warm start needs a model of the same shape",
+                task.name
+            )));
+        }
+        theta.copy_from_slice(&m.theta);
+        if let CtrOptimizer::Ftrl { alpha, beta } = p.optimizer {
+            // w = −(z − sgn(z)λ1) / (β/α + λ2) at n = 0, solved for z.
+            for c in 0..geo.lin_end() {
+                let w = theta[c];
+                let (l1, l2) = if c == 0 { (0.0, 0.0) } else { (p.l1, p.l2) };
+                s1[c] = if w == 0.0 {
+                    0.0
+                } else {
+                    -w * (beta / alpha + l2) - w.signum() * l1
+                };
+            }
+        }
+    }
     let mut grads = Grads::new(&geo);
     let step = Step {
         optimizer: p.optimizer,
         l1: p.l1,
         l2: p.l2,
         factor_l2: p.factor_l2,
+        l21: p.l21,
     };
     let b = &train.rows;
     let mut order: Vec<usize> = (0..b.len).collect();
@@ -442,6 +480,7 @@ mod tests {
             ShallowCtr::poly2(),
             ShallowCtr::fm(),
             ShallowCtr::ffm(),
+            ShallowCtr::lsplm(),
         ] {
             let p = p.epochs(4);
             let a = p.fit(&task).unwrap();
