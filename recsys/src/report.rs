@@ -162,14 +162,25 @@ impl Report {
             format!("; {} users", self.users.len())
         };
         format!(
-            "{}{} on {}: {}{users}; fit {}, recommend {}",
+            "{}{} on {}: {}{users}; fit {}, {} {}",
             self.model,
             params,
             self.dataset,
             self.protocol,
             seconds(self.fit_seconds),
+            self.scoring_word(),
             seconds(self.recommend_seconds)
         )
+    }
+
+    /// What `recommend_seconds` timed: scoring labelled rows under the
+    /// pointwise protocol, recommending otherwise.
+    fn scoring_word(&self) -> &'static str {
+        if self.protocol.starts_with("pointwise") {
+            "score"
+        } else {
+            "recommend"
+        }
     }
 
     fn stage_rows(&self) -> Vec<Vec<String>> {
@@ -450,7 +461,18 @@ impl Leaderboard {
         let cols = self.columns();
         let mut head = vec!["model".to_string()];
         head.extend(cols.iter().cloned());
-        head.extend(["fit".into(), "recommend".into()]);
+        let scoring = match self.reports.first() {
+            Some(first)
+                if self
+                    .reports
+                    .iter()
+                    .all(|r| r.scoring_word() == first.scoring_word()) =>
+            {
+                first.scoring_word()
+            }
+            _ => "recommend / score",
+        };
+        head.extend(["fit".into(), scoring.into()]);
         let rows = self
             .reports
             .iter()

@@ -84,6 +84,14 @@ impl Layout {
         }
     }
 
+    /// True when a row may hold the same feature twice (a sequence field
+    /// with a repeated id).
+    pub fn has_sequences(&self) -> bool {
+        self.slots
+            .iter()
+            .any(|(s, _)| matches!(s, Slot::Sequence { .. }))
+    }
+
     /// Fields.
     pub fn n_fields(&self) -> usize {
         self.slots.len()

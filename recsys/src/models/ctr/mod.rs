@@ -161,6 +161,10 @@ pub struct ShallowCtr {
     threads: usize,
     seed: u64,
     verbose: bool,
+    /// Tests only: FFM through the gradient buffer even where it updates in
+    /// place (the two must give the same bits).
+    #[serde(skip)]
+    pub(crate) buffered: bool,
 }
 
 impl ShallowCtr {
@@ -200,6 +204,7 @@ impl ShallowCtr {
             threads: 0,
             seed: 42,
             verbose: false,
+            buffered: false,
         }
     }
     /// Logistic regression.

@@ -8,7 +8,9 @@ use rand::{RngExt, SeedableRng};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::kernel::{Geometry, Grads, Scratch, Step, apply, backward, initial_state, logit};
+use super::kernel::{
+    Geometry, Grads, Scratch, Step, apply, backward, initial_state, logit, step_in_place,
+};
 use super::layout::Layout;
 use super::{CtrOptimizer, ShallowCtr, ShallowKind, StopOn};
 use crate::display::{html_table, text_table};
@@ -277,11 +279,20 @@ pub(super) fn fit(
         order.shuffle(&mut rng);
         let mut loss = 0.0f64;
         if p.batch_size == 1 {
+            // FM's and FFM's rows touch many coordinates once each: updated
+            // in place (a sequence field could repeat an id: buffered).
+            let direct = matches!(geo.kind, ShallowKind::Fm | ShallowKind::Ffm)
+                && !layout.has_sequences()
+                && !p.buffered;
             for &r in &order {
                 layout.row(b, r, &mut s.feats);
                 let prob = sigmoid(logit(&geo, &theta, &mut s));
                 let y = b.labels[r];
                 loss += row_loss(prob, y);
+                if direct {
+                    step_in_place(&geo, &step, &mut theta, &mut s1, &mut s2, &s, prob - y);
+                    continue;
+                }
                 backward(&geo, &theta, &s, prob - y, &mut grads);
                 apply(&geo, &step, &mut theta, &mut s1, &mut s2, &mut grads, 1.0);
             }
@@ -492,6 +503,46 @@ mod tests {
                 "{:?}: test AUC {auc:.4}, kept {}",
                 p.kind(),
                 a.curve.kept_epoch
+            );
+        }
+    }
+
+    #[test]
+    fn in_place_steps_give_the_buffered_bits() {
+        // Dense and one-hot fields only (the in-place path's condition).
+        let frame = crate::data::synthetic::toy_ctr_frame(3_000, 9).unwrap();
+        let [tr, va, te] = frame.split_random(0.1, 0.1, 9).unwrap();
+        let task = FeatureTask::new(
+            "toy",
+            crate::features::FeatureSpec::toy_ctr(),
+            &tr,
+            Some(&va),
+            &te,
+        )
+        .unwrap();
+        for o in [
+            CtrOptimizer::Sgd {
+                learning_rate: 0.05,
+            },
+            CtrOptimizer::Adagrad {
+                learning_rate: 0.05,
+            },
+            CtrOptimizer::Ftrl {
+                alpha: 0.05,
+                beta: 1.0,
+            },
+        ] {
+            let p = ShallowCtr::ffm()
+                .optimizer(o)
+                .l2(0.01)
+                .factor_l2(0.001)
+                .epochs(2);
+            let mut buffered = p.clone();
+            buffered.buffered = true;
+            assert_eq!(
+                p.fit(&task).unwrap().theta,
+                buffered.fit(&task).unwrap().theta,
+                "{o:?}"
             );
         }
     }
