@@ -94,55 +94,48 @@ impl<'de> Deserialize<'de> for TrainModel {
     /// value is an error naming it); anything else is a deep network.
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         use serde::de::Error as _;
-        let mut map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
-        let partitioned = match map.get("model").and_then(|v| v.as_str()) {
-            Some("lsplm_kmeans") => Some(PartitionedLr::kmeans()),
-            Some("lsplm_tree") => Some(PartitionedLr::tree()),
-            _ => None,
-        };
-        if let Some(mut p) = partitioned {
-            map.remove("model");
-            let mut keys: Vec<String> = map.keys().cloned().collect();
-            keys.sort_by_key(|k| k != "partitioner");
+        // Every key of `map` set by name on `p`, `first` before the others
+        // (a tagged setting's own fields come after it).
+        fn set_all<E: serde::de::Error>(
+            p: &mut dyn FitRows,
+            map: &serde_json::Map<String, serde_json::Value>,
+            first: &str,
+        ) -> std::result::Result<(), E> {
+            let mut keys: Vec<&String> = map.keys().filter(|k| *k != "model").collect();
+            keys.sort_by_key(|k| *k != first);
             for k in keys {
-                let text = match &map[&k] {
+                let text = match &map[k] {
                     serde_json::Value::String(s) => s.clone(),
                     other => other.to_string(),
                 };
-                FitRows::set_param(&mut p, &k, &text)
-                    .map_err(|e| D::Error::custom(format!("model.{k}: {e}")))?;
+                p.set_param(k, &text)
+                    .map_err(|e| E::custom(format!("model.{k}: {e}")))?;
             }
+            Ok(())
+        }
+        let map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+        let Some(name) = map.get("model").and_then(|v| v.as_str()) else {
+            return serde_json::from_value(serde_json::Value::Object(map))
+                .map(TrainModel::Deep)
+                .map_err(D::Error::custom);
+        };
+        let partitioned = match name {
+            "lsplm_kmeans" => Some(PartitionedLr::kmeans()),
+            "lsplm_tree" => Some(PartitionedLr::tree()),
+            _ => None,
+        };
+        if let Some(mut p) = partitioned {
+            set_all::<D::Error>(&mut p, &map, "partitioner")?;
             return Ok(TrainModel::Partitioned(p));
         }
-        let kind = map
-            .get("model")
-            .and_then(|v| v.as_str())
-            .map(|n| ShallowKind::from_name(n).ok_or(n.to_string()));
-        match kind {
-            None => serde_json::from_value(serde_json::Value::Object(map))
-                .map(TrainModel::Deep)
-                .map_err(D::Error::custom),
-            Some(Err(n)) => Err(D::Error::custom(format!(
-                "model = {n:?}: not one of lr, poly2, fm, ffm, lsplm, lsplm_kmeans, lsplm_tree (a deep network is chosen by [model.net] arch)"
-            ))),
-            Some(Ok(kind)) => {
-                map.remove("model");
-                let mut p = ShallowCtr::new(kind);
-                // The optimizer first: its own fields are set after it.
-                let mut keys: Vec<String> = map.keys().cloned().collect();
-                keys.sort_by_key(|k| k != "optimizer");
-                for k in keys {
-                    let v = &map[&k];
-                    let text = match v {
-                        serde_json::Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    FitRows::set_param(&mut p, &k, &text)
-                        .map_err(|e| D::Error::custom(format!("model.{k}: {e}")))?;
-                }
-                Ok(TrainModel::Shallow(p))
-            }
-        }
+        let Some(kind) = ShallowKind::from_name(name) else {
+            return Err(D::Error::custom(format!(
+                "model = {name:?}: not one of lr, poly2, fm, ffm, lsplm, lsplm_kmeans, lsplm_tree (a deep network is chosen by [model.net] arch)"
+            )));
+        };
+        let mut p = ShallowCtr::new(kind);
+        set_all::<D::Error>(&mut p, &map, "optimizer")?;
+        Ok(TrainModel::Shallow(p))
     }
 }
 
@@ -344,8 +337,20 @@ impl TrainConfig {
         crate::io::write_atomic(&out.join("config.toml"), toml.as_bytes())?;
         let params = match &self.model {
             TrainModel::Deep(p) => p.clone(),
-            TrainModel::Shallow(p) => return self.run_shallow(p),
-            TrainModel::Partitioned(p) => return self.run_partitioned(p),
+            TrainModel::Shallow(p) => {
+                return self.run_rows(|task| {
+                    let m = p.fit(task)?;
+                    m.save(out.join(SHALLOW_MODEL))?;
+                    Ok(Box::new(m))
+                });
+            }
+            TrainModel::Partitioned(p) => {
+                return self.run_rows(|task| {
+                    let m = p.fit(task)?;
+                    m.save(out.join(PARTITIONED_MODEL))?;
+                    Ok(Box::new(m))
+                });
+            }
         };
         let params = params.checkpoint_dir(out.join("checkpoints")).resume(true);
         let (model, report) = match self.task()? {
@@ -368,10 +373,13 @@ impl TrainConfig {
 }
 
 impl TrainConfig {
-    /// A CTR-chain run: fit on the task's training rows (early stopping on
-    /// its validation rows), save `model.recsys` (with its encoders) and
-    /// the test report.
-    fn run_shallow(&self, params: &ShallowCtr) -> Result<Report> {
+    /// A run of a model of the CTR chain: `fit_and_save` fits on the task's
+    /// training rows (early stopping on its validation rows) and saves the
+    /// model with its encoders; then the test report is written.
+    fn run_rows(
+        &self,
+        fit_and_save: impl FnOnce(&FeatureTask) -> Result<Box<dyn RowScorer>>,
+    ) -> Result<Report> {
         let out = &self.output.dir;
         let CtrTask::Rows(task) = self.task()? else {
             return Err(Error::param(
@@ -379,37 +387,16 @@ impl TrainConfig {
                 "the CTR chain trains on feature rows: movielens_100k_ctr, criteo, avazu or toy_ctr",
             ));
         };
-        let model = params.fit(&task)?;
-        model.save(out.join(SHALLOW_MODEL))?;
-        let name = out
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| RowScorer::name(&model));
-        let report = crate::eval::evaluate_rows(&model, &task.test, &task.name)?.named(name);
+        let model = fit_and_save(&task)?;
+        let report = crate::eval::evaluate_rows(model.as_ref(), &task.test, &task.name)?
+            .named(run_label(out, model.as_ref()));
         report.save_json(out.join("report.json"))?;
         Ok(report)
     }
 }
 
-impl TrainConfig {
-    /// A partitioned LS-PLM run: fit, save `model.partitioned/` (one
-    /// folder, all or nothing) and the test report.
-    fn run_partitioned(&self, params: &PartitionedLr) -> Result<Report> {
-        let out = &self.output.dir;
-        let CtrTask::Rows(task) = self.task()? else {
-            return Err(Error::param(
-                "data.dataset",
-                "the partitioned LS-PLM trains on feature rows with dense fields (toy_ctr)",
-            ));
-        };
-        let model = params.fit(&task)?;
-        model.save(out.join(PARTITIONED_MODEL))?;
-        let report = crate::eval::evaluate_rows(&model, &task.test, &task.name)?
-            .named(run_label(out, &model));
-        report.save_json(out.join("report.json"))?;
-        Ok(report)
-    }
-}
+/// The file a CTR-chain run saves its model in.
+const SHALLOW_MODEL: &str = "model.recsys";
 
 /// The folder a partitioned LS-PLM run saves its model in.
 const PARTITIONED_MODEL: &str = "model.partitioned";
@@ -422,9 +409,6 @@ fn run_label(dir: &Path, model: &dyn RowScorer) -> String {
 
 /// Rows of the generated toy CTR log by default (the documents').
 const TOY_ROWS: usize = 120_000;
-
-/// The file a CTR-chain run saves its model in.
-const SHALLOW_MODEL: &str = "model.recsys";
 
 /// The task of a [`TrainConfig`].
 #[derive(Debug, Clone)]
@@ -457,53 +441,36 @@ pub fn evaluate_checkpoint(dir: &Path, full: bool) -> Result<Vec<Report>> {
             ))
         })?;
     let cfg = TrainConfig::load(&run.join("config.toml"))?;
-    if matches!(cfg.model, TrainModel::Partitioned(_)) {
+    // A CTR-chain run: the saved model and its encoders, never refitted.
+    let saved: Option<(PathBuf, fn(&Path) -> Result<Box<dyn RowScorer>>)> = match cfg.model {
+        TrainModel::Shallow(_) => Some((run.join(SHALLOW_MODEL), |p| {
+            Ok(Box::new(ShallowCtrModel::load(p)?))
+        })),
+        TrainModel::Partitioned(_) => Some((run.join(PARTITIONED_MODEL), |p| {
+            Ok(Box::new(PartitionedLrModel::load(p)?))
+        })),
+        TrainModel::Deep(_) => None,
+    };
+    if let Some((path, load)) = saved {
         if full {
             return Err(Error::param(
                 "--full",
                 "full ranking needs (user, item) pairs: this run was trained on feature rows",
             ));
         }
-        let path = run.join(PARTITIONED_MODEL);
-        if !path.join("partition.json").is_file() {
+        if !path.exists() {
             return Err(Error::Config(format!(
                 "{}: no trained model here (the run did not finish)",
                 path.display()
             )));
         }
-        let model = PartitionedLrModel::load(&path)?;
+        let model = load(&path)?;
         let [_, _, test] = cfg.frames()?;
         let rows = model.encode(&test)?;
         let dataset = cfg.data.dataset.describe();
         return Ok(vec![
-            crate::eval::evaluate_rows(&model, &rows, dataset)?.named(run_label(run, &model)),
-        ]);
-    }
-    if matches!(cfg.model, TrainModel::Shallow(_)) {
-        if full {
-            return Err(Error::param(
-                "--full",
-                "full ranking needs (user, item) pairs: this run was trained on feature rows",
-            ));
-        }
-        let path = run.join(SHALLOW_MODEL);
-        if !path.is_file() {
-            return Err(Error::Config(format!(
-                "{}: no trained model here (the run did not finish)",
-                path.display()
-            )));
-        }
-        // The saved encoders, never refitted.
-        let model = ShallowCtrModel::load(&path)?;
-        let [_, _, test] = cfg.frames()?;
-        let rows = model.encode(&test)?;
-        let name = run
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| RowScorer::name(&model));
-        let dataset = cfg.data.dataset.describe();
-        return Ok(vec![
-            crate::eval::evaluate_rows(&model, &rows, dataset)?.named(name),
+            crate::eval::evaluate_rows(model.as_ref(), &rows, dataset)?
+                .named(run_label(run, model.as_ref())),
         ]);
     }
     let weights = if dir.join("model.bpk").is_file() {
