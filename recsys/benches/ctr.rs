@@ -6,7 +6,8 @@
 //! peers' saved per-row test predictions (`results/<protocol>_threads1_test_preds`).
 //! `./dev bench ctr`; results in benches/results/ctr.md.
 //! `RECSYS_CTR_PROTOCOLS` (comma list of `ml100k_ctr,criteo,avazu`) and
-//! `RECSYS_CTR_MODELS` (`lr,poly2,fm,ffm`) narrow the run.
+//! `RECSYS_CTR_MODELS` (`lr,poly2,fm,ffm,lsplm,gbdt,gbdt_lr`) narrow the
+//! run; a narrowed run writes `ctr_partial.md`, or `RECSYS_CTR_TABLE.md`.
 
 mod common;
 
@@ -15,6 +16,7 @@ use std::time::Instant;
 
 use common::*;
 use recsys::eval::{ScoredRows, compare_pointwise, evaluate_rows};
+use recsys::models::ctr::Trial;
 use recsys::prelude::*;
 
 /// The peer of the same family whose saved predictions we pair with.
@@ -47,6 +49,18 @@ fn list(var: &str, default: &str) -> Vec<String> {
         .collect()
 }
 
+/// The peers' speed protocol's Criteo processing: min_count 10 (BARS').
+fn speed_spec() -> FeatureSpec {
+    let mut spec = FeatureSpec::criteo();
+    for c in &mut spec.columns {
+        c.rule = match c.rule {
+            ColumnRule::LogBucket { .. } => ColumnRule::LogBucket { min_count: 10 },
+            _ => ColumnRule::Categorical { min_count: 10 },
+        };
+    }
+    spec
+}
+
 /// One epoch of LR-FTRL, FM and FFM on the first 1M rows of the peers'
 /// synthetic Criteo file (`RECSYS_CTR_SPEED_FILE`, written by
 /// `gen_synth_criteo.py --rows 1100000`), the last 100,000 rows as
@@ -60,13 +74,7 @@ fn speed(file: &Path, dir: &Path) {
     let holdout = 100_000.min(n / 10);
     let train: Vec<usize> = (0..n - holdout).collect();
     let test: Vec<usize> = (n - holdout..n).collect();
-    let mut spec = FeatureSpec::criteo();
-    for c in &mut spec.columns {
-        c.rule = match c.rule {
-            ColumnRule::LogBucket { .. } => ColumnRule::LogBucket { min_count: 10 },
-            _ => ColumnRule::Categorical { min_count: 10 },
-        };
-    }
+    let spec = speed_spec();
     let t = Instant::now();
     let task = FeatureTask::new(
         "synthetic Criteo",
@@ -110,6 +118,10 @@ fn speed(file: &Path, dir: &Path) {
             "Adagrad, k 4, per sample, 1 thread",
         ),
     ];
+    // `RECSYS_CTR_SPEED_GBDT`: the boosted trees against LightGBM instead
+    // (their own table, ctr_speed_gbdt.md).
+    let gbdt = std::env::var_os("RECSYS_CTR_SPEED_GBDT").is_some();
+    let settings = if gbdt { Vec::new() } else { settings };
     for (name, p, how) in settings {
         let m = p.epochs(1).early_stopping(None).fit(&task).unwrap();
         let epoch = m.learning_curve().epochs[0].seconds;
@@ -144,19 +156,143 @@ fn speed(file: &Path, dir: &Path) {
         ]);
         eprintln!("{:?}", rows.last().unwrap());
     }
+    if gbdt {
+        // The peers' LightGBM run: 100 trees × 31 leaves, learning rate
+        // 0.1, min_data_in_leaf 20, max_bin 255, 1 thread, no early stop.
+        let m = Gbdt::trees()
+            .learning_rate(0.1)
+            .num_leaves(31)
+            .min_data_in_leaf(20)
+            .max_trees(100)
+            .threads(1)
+            .fit(&task)
+            .unwrap();
+        let secs = m.tree_seconds();
+        let probs = m.score_rows(&task.test).unwrap();
+        let auc =
+            recsys::metrics::pointwise::auc(&probs, &task.test.positives()).unwrap_or(f64::NAN);
+        let peer = &peers["models"]["lgbm"];
+        let theirs = peer["train_100_trees_s"].as_f64();
+        rows.push(vec![
+            "gbdt".into(),
+            format!(
+                "lr 0.1, {} trees, 31 leaves, min_data_in_leaf 20, 1 thread",
+                m.n_trees()
+            ),
+            format!("{secs:.2} s"),
+            format!("{:.0}k", train.len() as f64 / secs / 1e3),
+            format!("{auc:.4}"),
+            format!("{} leaves", m.n_leaves()),
+            peak_rss_mib().map_or("–".into(), |r| format!("{r:.0} MiB")),
+            theirs.map_or("–".into(), |s| {
+                format!(
+                    "LightGBM 100 trees × 31 leaves: {s:.2} s (+ {:.2} s Dataset), AUC {:.4}",
+                    peer["dataset_construct_s"].as_f64().unwrap_or(f64::NAN),
+                    peer["holdout_auc"].as_f64().unwrap_or(f64::NAN)
+                )
+            }),
+            theirs.map_or("–".into(), |s| {
+                format!("{:.2}× (LightGBM / ours)", s / secs)
+            }),
+        ]);
+        eprintln!("{:?}", rows.last().unwrap());
+    }
     write_table(
-        "ctr_speed",
-        &format!("One training epoch on {} synthetic Criteo rows (holdout {holdout}; vocabulary after min_count 10: {vocab})", train.len()),
-        &["model", "setting", "epoch", "rows/s", "holdout AUC", "parameters", "peak RSS (process)", "peers' PyTorch (1 thread, recorded)", "speed-up"],
+        if gbdt { "ctr_speed_gbdt" } else { "ctr_speed" },
+        &if gbdt {
+            format!("100 boosted trees on {} synthetic Criteo rows (holdout {holdout}; vocabulary after min_count 10: {vocab})", train.len())
+        } else {
+            format!("One training epoch on {} synthetic Criteo rows (holdout {holdout}; vocabulary after min_count 10: {vocab})", train.len())
+        },
+        &if gbdt {
+            ["model", "setting", "training (trees)", "rows/s", "holdout AUC", "size", "peak RSS (process)", "peers' LightGBM (1 thread, recorded)", "speed-up"]
+        } else {
+            ["model", "setting", "epoch", "rows/s", "holdout AUC", "parameters", "peak RSS (process)", "peers' PyTorch (1 thread, recorded)", "speed-up"]
+        },
         &rows,
         &[
             format!("read {read_s:.1} s, encoders fitted and rows encoded {prep_s:.1} s (the peers: read {:.1} s, preprocess {:.1} s).", peers["read_s"].as_f64().unwrap_or(f64::NAN), peers["preprocess_s"].as_f64().unwrap_or(f64::NAN)),
-            "The peers' numbers are from their recorded run (load average 5–10 on this 2-core machine, see their README), not this run: torch is not installed here.".into(),
+            "The peers' numbers are from their recorded run (load average 5–10 on this 2-core machine, see their README), not this run: torch and LightGBM are not installed here.".into(),
         ],
     );
 }
 
+/// FM streamed from disk (`ShallowCtr::fit_streamed`): the first
+/// `RECSYS_CTR_STREAM_ROWS` rows (default 10,000,000) of the synthetic
+/// Criteo file `RECSYS_CTR_STREAM_FILE` (written by `gen_synth_criteo.py
+/// --rows 10100000`) in chunks of 100,000, the next 100,000 rows as
+/// holdout; encoders fitted in one streamed pass (min_count 10, the
+/// speed protocol's). Reports time, rows per second and the process's peak
+/// RSS, which stays bounded by one chunk, the vocabularies and the model.
+fn stream(file: &Path) {
+    let rows: usize = std::env::var("RECSYS_CTR_STREAM_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000_000);
+    let train = CriteoStream::new(file, 0, rows);
+    let spec = speed_spec();
+    let t = Instant::now();
+    let enc = FeatureEncoders::fit_streamed(spec, &train).unwrap();
+    let fit_enc_s = t.elapsed().as_secs_f64();
+    let rss_enc = peak_rss_mib();
+    let mut hold = None;
+    CriteoStream::new(file, rows, 100_000)
+        .chunk_rows(100_000)
+        .for_each_chunk(&mut |f| {
+            hold = Some(enc.encode(&f)?);
+            Ok(())
+        })
+        .unwrap();
+    let hold = hold.expect("the file has holdout rows after the training rows");
+    let t = Instant::now();
+    let m = ShallowCtr::fm()
+        .epochs(1)
+        .early_stopping(None)
+        .threads(1)
+        .fit_streamed(&enc, &train, Some(&hold))
+        .unwrap();
+    let epoch_s = t.elapsed().as_secs_f64();
+    let auc = m.learning_curve().epochs[0].val_auc.unwrap_or(f64::NAN);
+    let vocab: usize = enc.schema.fields.iter().map(|f| f.vocab).sum();
+    let row = vec![
+        format!("{rows}"),
+        format!("{fit_enc_s:.1} s"),
+        format!("{epoch_s:.1} s"),
+        format!("{:.0}k", rows as f64 / epoch_s / 1e3),
+        format!("{auc:.4}"),
+        format!("{vocab}"),
+        m.n_parameters().to_string(),
+        rss_enc.map_or("–".into(), |r| format!("{r:.0} MiB")),
+        peak_rss_mib().map_or("–".into(), |r| format!("{r:.0} MiB")),
+    ];
+    eprintln!("{row:?}");
+    write_table(
+        "ctr_stream",
+        "FM streamed from disk: one epoch on synthetic Criteo rows (Adagrad, k 16, per sample, 1 thread)",
+        &[
+            "training rows",
+            "encoders (one streamed pass)",
+            "FM epoch (streamed: read + encode + train)",
+            "rows/s",
+            "holdout AUC (next 100,000 rows)",
+            "vocabulary (min_count 10)",
+            "parameters",
+            "peak RSS after the encoders",
+            "peak RSS (process)",
+        ],
+        &[row],
+        &[format!(
+            "{}: chunks of 100,000 rows; the file is read twice (encoders, then the epoch) and never held whole.",
+            file.display()
+        )],
+    );
+}
+
 fn main() {
+    if let Some(file) = std::env::var_os("RECSYS_CTR_STREAM_FILE") {
+        stream(Path::new(&file));
+        return;
+    }
     if let Some(file) = std::env::var_os("RECSYS_CTR_SPEED_FILE") {
         let dir = peers_dir().expect("RECSYS_PEERS_DIR");
         speed(Path::new(&file), &dir);
@@ -182,37 +318,91 @@ fn main() {
             .unwrap_or_default();
         let labels = task.test.positives();
         for name in &models {
-            let kind =
-                ShallowKind::from_name(name).expect("RECSYS_CTR_MODELS: lr, poly2, fm, ffm, lsplm");
             let t = Instant::now();
-            let grid: Vec<ShallowCtr> = ShallowCtr::grid(kind, 40)
-                .into_iter()
-                .map(|p| p.threads(1))
-                .collect();
-            let tuned = recsys::models::ctr::tune(&grid, &task).unwrap();
-            for tr in &tuned.trials {
+            // (model, trials, best, epochs "kept/run", epoch seconds, size, peers)
+            let (model, trials, best, epochs, epoch_s, size, peers_of): (
+                Box<dyn RowScorer>,
+                Vec<Trial>,
+                usize,
+                String,
+                String,
+                String,
+                &[&str],
+            ) = match name.as_str() {
+                "gbdt" | "gbdt_lr" => {
+                    let head = if name == "gbdt" {
+                        GbdtHead::Trees
+                    } else {
+                        GbdtHead::Lr
+                    };
+                    let grid: Vec<Gbdt> =
+                        Gbdt::grid(head).into_iter().map(|p| p.threads(1)).collect();
+                    let tuned = Gbdt::tune(&grid, &task).unwrap();
+                    let m = tuned.model;
+                    let epochs = m.head_lr().map_or("–".into(), |l| {
+                        let c = l.learning_curve();
+                        format!("{}/{}", c.kept_epoch, c.epochs.len())
+                    });
+                    let size = format!("{} trees, {} leaves", m.n_trees(), m.n_leaves());
+                    let trees_s = format!("trees {}", ms(m.tree_seconds()));
+                    let peers: &[&str] = if name == "gbdt" {
+                        &["lgbm"]
+                    } else {
+                        &["gbdt_lr"]
+                    };
+                    (
+                        Box::new(m),
+                        tuned.trials,
+                        tuned.best,
+                        epochs,
+                        trees_s,
+                        size,
+                        peers,
+                    )
+                }
+                _ => {
+                    let kind = ShallowKind::from_name(name)
+                        .expect("RECSYS_CTR_MODELS: lr, poly2, fm, ffm, lsplm, gbdt, gbdt_lr");
+                    let grid: Vec<ShallowCtr> = ShallowCtr::grid(kind, 40)
+                        .into_iter()
+                        .map(|p| p.threads(1))
+                        .collect();
+                    let tuned = recsys::models::ctr::tune(&grid, &task).unwrap();
+                    let m = tuned.model;
+                    let c = m.learning_curve();
+                    let epoch_s =
+                        c.epochs.iter().map(|e| e.seconds).sum::<f64>() / c.epochs.len() as f64;
+                    let epochs = format!("{}/{}", c.kept_epoch, c.epochs.len());
+                    let size = m.n_parameters().to_string();
+                    (
+                        Box::new(m),
+                        tuned.trials,
+                        tuned.best,
+                        epochs,
+                        ms(epoch_s),
+                        size,
+                        peer_of(kind),
+                    )
+                }
+            };
+            for tr in &trials {
                 eprintln!(
                     "{protocol} {name} {}: val AUC {:.4} (epoch {}/{})",
                     tr.setting, tr.val_auc, tr.kept_epoch, tr.epochs_run
                 );
             }
             let grid_s = t.elapsed().as_secs_f64();
-            let (val, setting) = (
-                tuned.trials[tuned.best].val_auc,
-                tuned.trials[tuned.best].setting.clone(),
-            );
-            let model = tuned.model;
-            let report = evaluate_rows(&model, &task.test, &task.name).unwrap();
+            let (val, setting) = (trials[best].val_auc, trials[best].setting.clone());
+            let model = model.as_ref();
+            let report = evaluate_rows(model, &task.test, &task.name).unwrap();
             let scores = model.score_rows(&task.test).unwrap();
             let ci = |m: &str| {
                 report.metric(m).map_or("–".into(), |v| {
                     format!("{:.4} [{:.4}, {:.4}]", v.mean, v.ci_low, v.ci_high)
                 })
             };
-            let c = model.learning_curve();
-            let epoch_s = c.epochs.iter().map(|e| e.seconds).sum::<f64>() / c.epochs.len() as f64;
             let mut paired = Vec::new();
-            for peer in peer_of(kind) {
+            for peer in peers_of {
                 let file = dir.join(format!(
                     "ctr/results/{protocol}_threads1_test_preds/{peer}.txt"
                 ));
@@ -257,10 +447,10 @@ fn main() {
                 format!("{val:.4}"),
                 ci("AUC"),
                 ci("LogLoss"),
-                format!("{}/{}", c.kept_epoch, c.epochs.len()),
-                ms(epoch_s),
+                epochs,
+                epoch_s,
                 format!("{:.1} s", grid_s),
-                model.n_parameters().to_string(),
+                size,
                 paired.join("; "),
             ]);
             eprintln!("{:?}", rows.last().unwrap());
@@ -270,7 +460,11 @@ fn main() {
     let partial = std::env::var_os("RECSYS_CTR_PROTOCOLS").is_some()
         || std::env::var_os("RECSYS_CTR_MODELS").is_some();
     write_table(
-        if partial { "ctr_partial" } else { "ctr" },
+        &if partial {
+            std::env::var("RECSYS_CTR_TABLE").unwrap_or_else(|_| "ctr_partial".into())
+        } else {
+            "ctr".into()
+        },
         "CTR chain on the peers' CTR protocols (same split files)",
         &[
             "protocol",

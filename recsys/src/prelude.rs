@@ -2,7 +2,7 @@
 
 pub use crate::data::movielens::{movielens_1m_movies, movielens_1m_users};
 pub use crate::data::{
-    Dataset, Encoding, FeatureColumn, Features, FeaturesFile, IdMap, Interactions,
+    CriteoStream, Dataset, Encoding, FeatureColumn, Features, FeaturesFile, IdMap, Interactions,
     InteractionsFile, ItemFeatures, RawFrame, Separator, Summary, UserFeatures,
 };
 pub use crate::eval::Protocol;
@@ -12,8 +12,8 @@ pub use crate::features::{
 };
 pub use crate::models::cf::{ContentProfiles, Feedback, Similarity, TimeDecay, Weighting};
 pub use crate::models::ctr::{
-    CtrCurve, CtrOptimizer, PartitionedLr, PartitionedLrModel, Partitioner, ShallowCtr,
-    ShallowCtrModel, ShallowKind, StopOn, Tuned,
+    CtrCurve, CtrOptimizer, Gbdt, GbdtHead, GbdtModel, GbdtTuned, PartitionedLr,
+    PartitionedLrModel, Partitioner, ShallowCtr, ShallowCtrModel, ShallowKind, StopOn, Tuned,
 };
 #[cfg(feature = "deep")]
 pub use crate::models::deep::{

@@ -125,6 +125,39 @@ fn the_documents_lsplm_tree_config_trains_and_reloads() {
 }
 
 #[test]
+fn the_documents_gbdt_lr_config_trains_and_reloads() {
+    let out = temp_dir("toy-ctr-gbdt-lr");
+    let sets = [
+        "data.rows=20000".to_string(),
+        "model.max_trees=30".to_string(),
+        "model.epochs=2".to_string(),
+        format!("output.dir={:?}", out.display().to_string()),
+    ];
+    let path = root().join("configs/toy_ctr_gbdt_lr.toml");
+    let cfg = recsys::cli::TrainConfig::load_with(&path, &sets).unwrap();
+    let report = cfg.run().unwrap();
+    assert!(report.get("AUC").unwrap() > 0.6, "{:?}", report.get("AUC"));
+    for key in ["trees_fitted", "lr_rows", "tree_fraction"] {
+        assert!(
+            report.params.iter().any(|(k, _)| k == key),
+            "{key}: {:?}",
+            report.params
+        );
+    }
+    let again = recsys::cli::evaluate_checkpoint(&out, false).unwrap();
+    assert_eq!(
+        again[0].get("AUC"),
+        report.get("AUC"),
+        "the saved trees and LR"
+    );
+    assert_eq!(again[0].get("LogLoss"), report.get("LogLoss"));
+    let e = recsys::cli::TrainConfig::load_with(&path, &["model.tree_fraction=1.5".to_string()])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("tree_fraction"), "{e}");
+}
+
+#[test]
 fn the_documents_criteo_fm_config_runs_on_the_peers_split() {
     let Some(peers) = env_dir("RECSYS_PEERS_DIR") else {
         return;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::{Dataset, RawFrame};
 use crate::features::{FeatureSpec, FeatureTask, MovieLensCtr, movielens_ctr_frames};
 use crate::models::ctr::{
-    PartitionedLr, PartitionedLrModel, ShallowCtr, ShallowCtrModel, ShallowKind,
+    Gbdt, GbdtModel, PartitionedLr, PartitionedLrModel, ShallowCtr, ShallowCtrModel, ShallowKind,
 };
 use crate::models::deep::{CtrModel, CtrParams};
 use crate::models::{FitRows, RowScorer};
@@ -35,7 +35,7 @@ pub struct TrainConfig {
     pub data: CtrDataConfig,
     /// The model: a deep network ([`CtrParams`], every field optional,
     /// defaults as documented there), or one of the CTR chain
-    /// (`model = "lr" | "poly2" | "fm" | "ffm" | "lsplm"` and any of
+    /// (`model = "lr" | "poly2" | "fm" | "ffm" | "lsplm" | "lsplm_kmeans" | "lsplm_tree" | "gbdt" | "gbdt_lr"` and any of
     /// [`ShallowCtr`]'s parameters by name, defaults those of the model).
     #[serde(default)]
     pub model: TrainModel,
@@ -52,6 +52,8 @@ pub enum TrainModel {
     Shallow(ShallowCtr),
     /// The documents' partitioned LS-PLM (`lsplm_kmeans`, `lsplm_tree`).
     Partitioned(PartitionedLr),
+    /// Boosted trees (`gbdt`) or GBDT+LR (`gbdt_lr`).
+    Gbdt(Gbdt),
 }
 
 impl Default for TrainModel {
@@ -67,6 +69,7 @@ impl TrainModel {
             TrainModel::Deep(p) => p.check(),
             TrainModel::Shallow(p) => p.check(),
             TrainModel::Partitioned(p) => p.check(),
+            TrainModel::Gbdt(p) => p.check(),
         }
     }
 }
@@ -81,6 +84,14 @@ impl Serialize for TrainModel {
             }
             TrainModel::Partitioned(p) => {
                 let mut v = serde_json::to_value(p).map_err(serde::ser::Error::custom)?;
+                v["model"] = serde_json::Value::String(FitRows::name(p));
+                v.serialize(s)
+            }
+            TrainModel::Gbdt(p) => {
+                let mut v = serde_json::to_value(p).map_err(serde::ser::Error::custom)?;
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("head");
+                }
                 v["model"] = serde_json::Value::String(FitRows::name(p));
                 v.serialize(s)
             }
@@ -128,9 +139,18 @@ impl<'de> Deserialize<'de> for TrainModel {
             set_all::<D::Error>(&mut p, &map, "partitioner")?;
             return Ok(TrainModel::Partitioned(p));
         }
+        let gbdt = match name {
+            "gbdt" => Some(Gbdt::trees()),
+            "gbdt_lr" => Some(Gbdt::lr()),
+            _ => None,
+        };
+        if let Some(mut p) = gbdt {
+            set_all::<D::Error>(&mut p, &map, "")?;
+            return Ok(TrainModel::Gbdt(p));
+        }
         let Some(kind) = ShallowKind::from_name(name) else {
             return Err(D::Error::custom(format!(
-                "model = {name:?}: not one of lr, poly2, fm, ffm, lsplm, lsplm_kmeans, lsplm_tree (a deep network is chosen by [model.net] arch)"
+                "model = {name:?}: not one of lr, poly2, fm, ffm, lsplm, lsplm_kmeans, lsplm_tree, gbdt, gbdt_lr (a deep network is chosen by [model.net] arch)"
             )));
         };
         let mut p = ShallowCtr::new(kind);
@@ -351,6 +371,13 @@ impl TrainConfig {
                     Ok(Box::new(m))
                 });
             }
+            TrainModel::Gbdt(p) => {
+                return self.run_rows(|task| {
+                    let m = p.fit(task)?;
+                    m.save(out.join(GBDT_MODEL))?;
+                    Ok(Box::new(m))
+                });
+            }
         };
         let params = params.checkpoint_dir(out.join("checkpoints")).resume(true);
         let (model, report) = match self.task()? {
@@ -401,6 +428,9 @@ const SHALLOW_MODEL: &str = "model.recsys";
 /// The folder a partitioned LS-PLM run saves its model in.
 const PARTITIONED_MODEL: &str = "model.partitioned";
 
+/// The folder a GBDT or GBDT+LR run saves its model in.
+const GBDT_MODEL: &str = "model.gbdt";
+
 fn run_label(dir: &Path, model: &dyn RowScorer) -> String {
     dir.file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -449,6 +479,7 @@ pub fn evaluate_checkpoint(dir: &Path, full: bool) -> Result<Vec<Report>> {
         TrainModel::Partitioned(_) => Some((run.join(PARTITIONED_MODEL), |p| {
             Ok(Box::new(PartitionedLrModel::load(p)?))
         })),
+        TrainModel::Gbdt(_) => Some((run.join(GBDT_MODEL), |p| Ok(Box::new(GbdtModel::load(p)?)))),
         TrainModel::Deep(_) => None,
     };
     if let Some((path, load)) = saved {

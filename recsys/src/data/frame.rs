@@ -170,38 +170,14 @@ impl RawFrame {
     /// missing). The label must be 0 or 1 and I1..I13 integers.
     pub fn read_criteo(path: impl AsRef<Path>) -> Result<RawFrame> {
         let path = path.as_ref();
-        let mut columns = vec!["label".to_string()];
-        columns.extend((1..=CRITEO_INTEGER_COLUMNS).map(|i| format!("I{i}")));
-        columns.extend((1..=CRITEO_CATEGORICAL_COLUMNS).map(|i| format!("C{i}")));
-        let width = columns.len();
-        let mut frame = RawFrame::new(path, columns);
+        let mut frame = RawFrame::new(path, criteo_columns());
         for_each_line(path, |line_no, line| {
-            let fields: Vec<&str> = line.split('\t').collect();
-            let err = |field: &str, message: String| Error::Parse {
-                path: path.to_path_buf(),
-                line: line_no,
-                field: field.to_string(),
-                message,
-            };
-            if fields.len() != width {
-                return Err(err(
-                    "(line)",
-                    format!(
-                        "{} TAB-separated fields, the Criteo format has {width}",
-                        fields.len()
-                    ),
-                ));
-            }
-            check_label(fields[0]).map_err(|m| err("label", m))?;
-            for (k, f) in fields[1..=CRITEO_INTEGER_COLUMNS].iter().enumerate() {
-                if !f.is_empty() && f.parse::<i64>().is_err() {
-                    return Err(err(
-                        &format!("I{}", k + 1),
-                        format!("{f:?} is not an integer"),
-                    ));
-                }
-            }
-            frame.push(line_no, fields.into_iter().map(Box::from));
+            frame.push(
+                line_no,
+                criteo_fields(path, line_no, line)?
+                    .into_iter()
+                    .map(Box::from),
+            );
             Ok(())
         })?;
         Ok(frame)
@@ -306,7 +282,121 @@ impl RawFrame {
 
 /// Calls `f(line_number, line)` for every non-blank line (CR stripped),
 /// reading the file in buffered pieces; invalid UTF-8 names the line.
+fn criteo_columns() -> Vec<String> {
+    let mut columns = vec!["label".to_string()];
+    columns.extend((1..=CRITEO_INTEGER_COLUMNS).map(|i| format!("I{i}")));
+    columns.extend((1..=CRITEO_CATEGORICAL_COLUMNS).map(|i| format!("C{i}")));
+    columns
+}
+
+/// The checked fields of one Criteo line.
+fn criteo_fields<'a>(path: &Path, line_no: usize, line: &'a str) -> Result<Vec<&'a str>> {
+    let width = 1 + CRITEO_INTEGER_COLUMNS + CRITEO_CATEGORICAL_COLUMNS;
+    let fields: Vec<&str> = line.split('\t').collect();
+    let err = |field: &str, message: String| Error::Parse {
+        path: path.to_path_buf(),
+        line: line_no,
+        field: field.to_string(),
+        message,
+    };
+    if fields.len() != width {
+        return Err(err(
+            "(line)",
+            format!(
+                "{} TAB-separated fields, the Criteo format has {width}",
+                fields.len()
+            ),
+        ));
+    }
+    check_label(fields[0]).map_err(|m| err("label", m))?;
+    for (k, f) in fields[1..=CRITEO_INTEGER_COLUMNS].iter().enumerate() {
+        if !f.is_empty() && f.parse::<i64>().is_err() {
+            return Err(err(
+                &format!("I{}", k + 1),
+                format!("{f:?} is not an integer"),
+            ));
+        }
+    }
+    Ok(fields)
+}
+
+/// Rows of a Criteo-format file read chunk by chunk, never whole: rows
+/// `skip..skip + take` (0-based data rows), `chunk_rows` at a time. What a
+/// model trains on when the file does not fit in memory
+/// (`ShallowCtr::fit_streamed`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CriteoStream {
+    pub path: PathBuf,
+    pub skip: usize,
+    pub take: usize,
+    pub chunk_rows: usize,
+}
+
+impl CriteoStream {
+    /// Rows `skip..skip + take` of `path`, in chunks of 100,000.
+    pub fn new(path: impl Into<PathBuf>, skip: usize, take: usize) -> CriteoStream {
+        CriteoStream {
+            path: path.into(),
+            skip,
+            take,
+            chunk_rows: 100_000,
+        }
+    }
+
+    /// Rows per chunk. Defaults to 100,000.
+    pub fn chunk_rows(mut self, n: usize) -> Self {
+        self.chunk_rows = n.max(1);
+        self
+    }
+
+    /// Calls `f` with every chunk in file order (each a [`RawFrame`] whose
+    /// rows keep their source lines); stops at the first error. Returns the
+    /// rows read (fewer than `take` when the file ends first).
+    pub fn for_each_chunk(&self, f: &mut dyn FnMut(RawFrame) -> Result<()>) -> Result<usize> {
+        if self.take == 0 {
+            return Ok(0);
+        }
+        let path = self.path.as_path();
+        let mut frame = RawFrame::new(path, criteo_columns());
+        let (mut row, mut read) = (0usize, 0usize);
+        let mut failed = None;
+        for_each_line_while(path, |line_no, line| {
+            row += 1;
+            if row <= self.skip {
+                return Ok(true);
+            }
+            frame.push(
+                line_no,
+                criteo_fields(path, line_no, line)?
+                    .into_iter()
+                    .map(Box::from),
+            );
+            read += 1;
+            if frame.len() == self.chunk_rows || read == self.take {
+                let full = std::mem::replace(&mut frame, RawFrame::new(path, criteo_columns()));
+                if let Err(e) = f(full) {
+                    failed = Some(e);
+                    return Ok(false);
+                }
+            }
+            Ok(read < self.take)
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if !frame.is_empty() {
+            f(frame)?;
+        }
+        Ok(read)
+    }
+}
+
 fn for_each_line(path: &Path, mut f: impl FnMut(usize, &str) -> Result<()>) -> Result<()> {
+    for_each_line_while(path, |n, l| f(n, l).map(|()| true))
+}
+
+/// [`for_each_line`] until `f` returns false.
+fn for_each_line_while(path: &Path, mut f: impl FnMut(usize, &str) -> Result<bool>) -> Result<()> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut buf = Vec::new();
@@ -327,8 +417,8 @@ fn for_each_line(path: &Path, mut f: impl FnMut(usize, &str) -> Result<()>) -> R
             message: "invalid UTF-8".into(),
         })?;
         let line = line.trim_end_matches(['\n', '\r']);
-        if !line.trim().is_empty() {
-            f(line_no, line)?;
+        if !line.trim().is_empty() && !f(line_no, line)? {
+            return Ok(());
         }
     }
 }

@@ -14,7 +14,7 @@ pub mod synthetic;
 pub use delimited::{Encoding, Separator};
 pub use eda::Summary;
 pub use features::{FeatureColumn, Features, ItemFeatures, UserFeatures};
-pub use frame::{CRITEO_CATEGORICAL_COLUMNS, CRITEO_INTEGER_COLUMNS, RawFrame};
+pub use frame::{CRITEO_CATEGORICAL_COLUMNS, CRITEO_INTEGER_COLUMNS, CriteoStream, RawFrame};
 pub use idmap::IdMap;
 pub use interactions::Interactions;
 pub(crate) use loader::read_triples;

@@ -21,5 +21,5 @@ pub use registry::{
 pub use schema::{DatasetSchema, FieldKind, FieldSchema, Pooling};
 pub use task::{
     ColumnRule, ColumnSpec, FEATURE_HASH_SEED, FeatureEncoders, FeatureRows, FeatureSpec,
-    FeatureTask, NumericTransform, Vocabulary, hashed_id,
+    FeatureTask, NumericTransform, REGISTRY_FORMAT, Vocabulary, hashed_id,
 };

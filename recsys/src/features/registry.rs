@@ -694,4 +694,33 @@ mod tests {
         assert!(d.colliding_values >= shared, "{d}");
         assert!(enc.hash_dictionary("city", &train).is_err());
     }
+
+    #[test]
+    fn the_registry_is_one_versioned_artefact_with_its_hash_settings() {
+        let (enc, train) = encoders();
+        let text = serde_json::to_string(&enc).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["format"], crate::features::REGISTRY_FORMAT);
+        assert_eq!(v["hash"]["algorithm"], "xxh3_64");
+        assert_eq!(v["hash"]["seed"], crate::features::FEATURE_HASH_SEED);
+        let back: FeatureEncoders = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.encode(&train).unwrap(), enc.encode(&train).unwrap());
+        // Written before the fields existed: still read.
+        let mut old = v.clone();
+        old.as_object_mut().unwrap().remove("format");
+        old.as_object_mut().unwrap().remove("hash");
+        assert!(serde_json::from_value::<FeatureEncoders>(old).is_ok());
+        let mut newer = v.clone();
+        newer["format"] = serde_json::json!(99);
+        let e = serde_json::from_value::<FeatureEncoders>(newer)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("format 99"), "{e}");
+        let mut other = v;
+        other["hash"]["seed"] = serde_json::json!(7);
+        let e = serde_json::from_value::<FeatureEncoders>(other)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("seed 0x7"), "{e}");
+    }
 }

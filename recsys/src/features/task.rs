@@ -232,22 +232,35 @@ impl From<Vocabulary> for Vec<String> {
 }
 
 impl Vocabulary {
-    /// Fits on `tokens` (empty ones are missing and never counted).
-    fn fit<'a>(tokens: impl Iterator<Item = &'a str>, min_count: usize) -> Vocabulary {
-        let mut counts: HashMap<&str, usize> = HashMap::new();
+    /// Counts `tokens` into `counts` (empty ones are missing and never
+    /// counted).
+    fn count<'a>(counts: &mut HashMap<String, usize>, tokens: impl Iterator<Item = &'a str>) {
         for t in tokens.filter(|t| !t.is_empty()) {
-            *counts.entry(t).or_insert(0) += 1;
+            match counts.get_mut(t) {
+                Some(c) => *c += 1,
+                None => {
+                    counts.insert(t.to_string(), 1);
+                }
+            }
         }
-        let mut kept: Vec<(&str, usize)> = counts
+    }
+
+    #[cfg(test)]
+    fn fit<'a>(tokens: impl Iterator<Item = &'a str>, min_count: usize) -> Vocabulary {
+        let mut counts = HashMap::new();
+        Vocabulary::count(&mut counts, tokens);
+        Vocabulary::from_counts(counts, min_count)
+    }
+
+    /// The tokens counted at least `min_count` times, the most frequent
+    /// first (ties by token).
+    fn from_counts(counts: HashMap<String, usize>, min_count: usize) -> Vocabulary {
+        let mut kept: Vec<(String, usize)> = counts
             .into_iter()
             .filter(|(_, c)| *c >= min_count.max(1))
             .collect();
-        kept.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-        Vocabulary::from(
-            kept.into_iter()
-                .map(|(t, _)| t.to_string())
-                .collect::<Vec<_>>(),
-        )
+        kept.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        Vocabulary::from(kept.into_iter().map(|(t, _)| t).collect::<Vec<_>>())
     }
 
     /// The id of `token` (0 when unknown or empty).
@@ -324,8 +337,12 @@ pub(super) fn number(
 
 /// The encoders of a [`FeatureSpec`] fitted on training rows, and the
 /// schema of the fields they produce.
+///
+/// Saved (inside every model file) as one versioned artefact: the registry
+/// format, the hash settings, the spec, the schema and the fitted encoders.
+/// A file of a newer format, or hashed with other settings, is refused.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "EncodersData")]
+#[serde(try_from = "EncodersData", into = "EncodersData")]
 pub struct FeatureEncoders {
     pub spec: FeatureSpec,
     pub schema: DatasetSchema,
@@ -335,11 +352,54 @@ pub struct FeatureEncoders {
 /// [`FeatureEncoders`] as read from a file, before its parts are checked
 /// against each other (a saved `encoders.json` may have been edited or
 /// damaged).
-#[derive(Deserialize)]
+#[derive(Serialize, Deserialize)]
 struct EncodersData {
+    /// The registry format (absent in files written before it was
+    /// recorded: format 1).
+    #[serde(default = "first_format")]
+    format: u32,
+    /// How hashed columns were hashed (absent before it was recorded: the
+    /// only settings there have been).
+    #[serde(default)]
+    hash: Option<HashSettings>,
     spec: FeatureSpec,
     schema: DatasetSchema,
     fitted: Vec<Fitted>,
+}
+
+/// The registry format this version writes and reads.
+pub const REGISTRY_FORMAT: u32 = 1;
+
+fn first_format() -> u32 {
+    1
+}
+
+/// The hash function of [`ColumnRule::Hashed`] columns, as saved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct HashSettings {
+    algorithm: String,
+    seed: u64,
+}
+
+impl HashSettings {
+    fn ours() -> HashSettings {
+        HashSettings {
+            algorithm: "xxh3_64".into(),
+            seed: FEATURE_HASH_SEED,
+        }
+    }
+}
+
+impl From<FeatureEncoders> for EncodersData {
+    fn from(e: FeatureEncoders) -> Self {
+        EncodersData {
+            format: REGISTRY_FORMAT,
+            hash: Some(HashSettings::ours()),
+            spec: e.spec,
+            schema: e.schema,
+            fitted: e.fitted,
+        }
+    }
 }
 
 impl TryFrom<EncodersData> for FeatureEncoders {
@@ -347,6 +407,18 @@ impl TryFrom<EncodersData> for FeatureEncoders {
 
     /// Every column's rule, fitted encoder and field must agree.
     fn try_from(d: EncodersData) -> std::result::Result<Self, String> {
+        if d.format > REGISTRY_FORMAT {
+            return Err(format!(
+                "feature registry format {} (written by a newer recsys; this one reads format {REGISTRY_FORMAT})",
+                d.format
+            ));
+        }
+        if let Some(h) = d.hash.as_ref().filter(|h| **h != HashSettings::ours()) {
+            return Err(format!(
+                "hashed columns were hashed with {} seed {:#x}, this recsys hashes with xxh3_64 seed {FEATURE_HASH_SEED:#x}: the ids would not be the training ids",
+                h.algorithm, h.seed
+            ));
+        }
         d.spec.check().map_err(|e| e.to_string())?;
         if d.fitted.len() != d.spec.columns.len() || d.schema.fields.len() != d.spec.columns.len() {
             return Err(format!(
@@ -403,72 +475,22 @@ impl FeatureEncoders {
     /// Fits every column's encoder on `train`.
     pub fn fit(spec: FeatureSpec, train: &RawFrame) -> Result<FeatureEncoders> {
         spec.check()?;
-        train.column(&spec.label)?;
-        let mut fitted = Vec::with_capacity(spec.columns.len());
-        let mut fields = Vec::with_capacity(spec.columns.len());
-        for c in &spec.columns {
-            let cells = train.column(&c.name)?;
-            let dim = c.dim.unwrap_or(spec.dim);
-            let f = match &c.rule {
-                ColumnRule::Hashed { buckets } => Fitted::Hashed { buckets: *buckets },
-                ColumnRule::Categorical { min_count } => Fitted::Tokens {
-                    vocab: Vocabulary::fit(cells.iter().map(|s| &**s), *min_count),
-                },
-                ColumnRule::LogBucket { min_count } => {
-                    let b = cells
-                        .iter()
-                        .enumerate()
-                        .map(|(r, s)| log_bucket(train, r, &c.name, s))
-                        .collect::<Result<Vec<_>>>()?;
-                    Fitted::Buckets {
-                        vocab: Vocabulary::fit(b.iter().map(String::as_str), *min_count),
-                    }
-                }
-                ColumnRule::Numeric { transform } => {
-                    let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
-                    for (r, s) in cells.iter().enumerate() {
-                        let x = number(train, r, &c.name, s, *transform)?;
-                        min = min.min(x);
-                        max = max.max(x);
-                    }
-                    Fitted::Scale { min, max }
-                }
-                ColumnRule::MultiHot {
-                    separator,
-                    min_count,
-                    ..
-                } => Fitted::MultiHot {
-                    vocab: Vocabulary::fit(
-                        cells.iter().flat_map(|s| s.split(separator.as_str())),
-                        *min_count,
-                    ),
-                },
-            };
-            fields.push(match (&c.rule, &f) {
-                (ColumnRule::Numeric { .. }, _) => FieldSchema::dense(&c.name, dim),
-                (
-                    ColumnRule::MultiHot {
-                        max_len, pooling, ..
-                    },
-                    Fitted::MultiHot { vocab },
-                ) => {
-                    FieldSchema::sequence(&c.name, *max_len, *pooling, dim).with_vocab(vocab.size())
-                }
-                (_, Fitted::Tokens { vocab } | Fitted::Buckets { vocab }) => {
-                    FieldSchema::sparse(&c.name, dim).with_vocab(vocab.size())
-                }
-                (_, Fitted::Hashed { buckets }) => {
-                    FieldSchema::sparse(&c.name, dim).with_vocab(buckets + 1)
-                }
-                _ => unreachable!("rule and fitted kind agree"),
-            });
-            fitted.push(f);
-        }
-        Ok(FeatureEncoders {
-            spec,
-            schema: DatasetSchema { fields },
-            fitted,
-        })
+        let mut acc = Accumulators::new(&spec);
+        acc.add(&spec, train)?;
+        acc.finish(spec)
+    }
+
+    /// Fits every column's encoder in one pass over a file read chunk by
+    /// chunk (memory bounded by one chunk and the distinct values): the
+    /// same encoders [`FeatureEncoders::fit`] gives on the whole file.
+    pub fn fit_streamed(
+        spec: FeatureSpec,
+        train: &crate::data::CriteoStream,
+    ) -> Result<FeatureEncoders> {
+        spec.check()?;
+        let mut acc = Accumulators::new(&spec);
+        train.for_each_chunk(&mut |chunk| acc.add(&spec, &chunk))?;
+        acc.finish(spec)
     }
 
     /// Encodes `frame` (which must have the label and every field's
@@ -587,8 +609,158 @@ impl FeatureEncoders {
 
     /// An error naming the first field where `other` differs (a model
     /// loaded against data with another schema).
+    /// The encoders of a model stacked on another model's categorical
+    /// outputs (GBDT+LR's leaf indices): the fields `extra` (`(name, ids)`,
+    /// ids `1..=ids`, 0 out of vocabulary) appended as sparse fields after
+    /// these encoders' fields (`keep`) or alone. Rows for them hold the
+    /// kept fields' values, then one id per extra field, in this order.
+    pub(crate) fn stacked(&self, extra: &[(String, usize)], keep: bool) -> Result<FeatureEncoders> {
+        let mut out = if keep {
+            self.clone()
+        } else {
+            FeatureEncoders {
+                spec: FeatureSpec {
+                    columns: Vec::new(),
+                    group: None,
+                    ..self.spec.clone()
+                },
+                schema: DatasetSchema { fields: Vec::new() },
+                fitted: Vec::new(),
+            }
+        };
+        for (name, ids) in extra {
+            if out.spec.columns.iter().any(|c| &c.name == name) || *name == out.spec.label {
+                return Err(Error::param(
+                    name,
+                    "a stacked field has the name of one of the task's columns",
+                ));
+            }
+            let rule = ColumnRule::Categorical { min_count: 1 };
+            out.spec.columns.push(ColumnSpec::new(name, rule));
+            out.fitted.push(Fitted::Tokens {
+                vocab: Vocabulary::from((0..*ids).map(|i| i.to_string()).collect::<Vec<_>>()),
+            });
+            out.schema
+                .fields
+                .push(FieldSchema::sparse(name, self.spec.dim).with_vocab(ids + 1));
+        }
+        Ok(out)
+    }
+
     pub fn check_same(&self, other: &DatasetSchema) -> Result<()> {
         check_schema(&self.schema, other)
+    }
+}
+
+/// What fitting a spec's encoders has seen so far, per column.
+enum Accumulator {
+    Nothing,
+    Counts(HashMap<String, usize>),
+    Range(f64, f64),
+}
+
+struct Accumulators(Vec<Accumulator>);
+
+impl Accumulators {
+    fn new(spec: &FeatureSpec) -> Accumulators {
+        Accumulators(
+            spec.columns
+                .iter()
+                .map(|c| match c.rule {
+                    ColumnRule::Hashed { .. } => Accumulator::Nothing,
+                    ColumnRule::Numeric { .. } => {
+                        Accumulator::Range(f64::INFINITY, f64::NEG_INFINITY)
+                    }
+                    _ => Accumulator::Counts(HashMap::new()),
+                })
+                .collect(),
+        )
+    }
+
+    /// Counts (or ranges) the columns of `train`, checking every cell.
+    fn add(&mut self, spec: &FeatureSpec, train: &RawFrame) -> Result<()> {
+        train.column(&spec.label)?;
+        for (c, acc) in spec.columns.iter().zip(&mut self.0) {
+            let cells = train.column(&c.name)?;
+            match (&c.rule, acc) {
+                (ColumnRule::Categorical { .. }, Accumulator::Counts(counts)) => {
+                    Vocabulary::count(counts, cells.iter().map(|s| &**s));
+                }
+                (ColumnRule::LogBucket { .. }, Accumulator::Counts(counts)) => {
+                    let b = cells
+                        .iter()
+                        .enumerate()
+                        .map(|(r, s)| log_bucket(train, r, &c.name, s))
+                        .collect::<Result<Vec<_>>>()?;
+                    Vocabulary::count(counts, b.iter().map(String::as_str));
+                }
+                (ColumnRule::MultiHot { separator, .. }, Accumulator::Counts(counts)) => {
+                    Vocabulary::count(
+                        counts,
+                        cells.iter().flat_map(|s| s.split(separator.as_str())),
+                    );
+                }
+                (ColumnRule::Numeric { transform }, Accumulator::Range(min, max)) => {
+                    for (r, s) in cells.iter().enumerate() {
+                        let x = number(train, r, &c.name, s, *transform)?;
+                        *min = min.min(x);
+                        *max = max.max(x);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self, spec: FeatureSpec) -> Result<FeatureEncoders> {
+        let mut fitted = Vec::with_capacity(spec.columns.len());
+        let mut fields = Vec::with_capacity(spec.columns.len());
+        for (c, acc) in spec.columns.iter().zip(self.0) {
+            let dim = c.dim.unwrap_or(spec.dim);
+            let f = match (&c.rule, acc) {
+                (ColumnRule::Hashed { buckets }, _) => Fitted::Hashed { buckets: *buckets },
+                (ColumnRule::Categorical { min_count }, Accumulator::Counts(n)) => Fitted::Tokens {
+                    vocab: Vocabulary::from_counts(n, *min_count),
+                },
+                (ColumnRule::LogBucket { min_count }, Accumulator::Counts(n)) => Fitted::Buckets {
+                    vocab: Vocabulary::from_counts(n, *min_count),
+                },
+                (ColumnRule::MultiHot { min_count, .. }, Accumulator::Counts(n)) => {
+                    Fitted::MultiHot {
+                        vocab: Vocabulary::from_counts(n, *min_count),
+                    }
+                }
+                (ColumnRule::Numeric { .. }, Accumulator::Range(min, max)) => {
+                    Fitted::Scale { min, max }
+                }
+                _ => unreachable!("accumulators follow the rules"),
+            };
+            fields.push(match (&c.rule, &f) {
+                (ColumnRule::Numeric { .. }, _) => FieldSchema::dense(&c.name, dim),
+                (
+                    ColumnRule::MultiHot {
+                        max_len, pooling, ..
+                    },
+                    Fitted::MultiHot { vocab },
+                ) => {
+                    FieldSchema::sequence(&c.name, *max_len, *pooling, dim).with_vocab(vocab.size())
+                }
+                (_, Fitted::Tokens { vocab } | Fitted::Buckets { vocab }) => {
+                    FieldSchema::sparse(&c.name, dim).with_vocab(vocab.size())
+                }
+                (_, Fitted::Hashed { buckets }) => {
+                    FieldSchema::sparse(&c.name, dim).with_vocab(buckets + 1)
+                }
+                _ => unreachable!("rule and fitted kind agree"),
+            });
+            fitted.push(f);
+        }
+        Ok(FeatureEncoders {
+            spec,
+            schema: DatasetSchema { fields },
+            fitted,
+        })
     }
 }
 

@@ -205,7 +205,7 @@ impl RowScorer for BaseRateModel {
 }
 
 /// Row models reachable by name from the CLI and configs.
-pub const ROW_MODEL_NAMES: [&str; 8] = [
+pub const ROW_MODEL_NAMES: [&str; 10] = [
     "base_rate",
     "lr",
     "poly2",
@@ -214,6 +214,8 @@ pub const ROW_MODEL_NAMES: [&str; 8] = [
     "lsplm",
     "lsplm_kmeans",
     "lsplm_tree",
+    "gbdt",
+    "gbdt_lr",
 ];
 
 /// Builds a row model from its name and `key=value` parameters (the deep
@@ -223,6 +225,8 @@ pub fn row_model_from_name(name: &str, params: &[(String, String)]) -> Result<Bo
         "base_rate" => Box::new(BaseRate::params()),
         "lsplm_kmeans" => Box::new(super::ctr::PartitionedLr::kmeans()),
         "lsplm_tree" => Box::new(super::ctr::PartitionedLr::tree()),
+        "gbdt" => Box::new(super::ctr::Gbdt::trees()),
+        "gbdt_lr" => Box::new(super::ctr::Gbdt::lr()),
         other if super::ctr::ShallowKind::from_name(other).is_some() => {
             Box::new(super::ctr::ShallowCtr::new(
                 super::ctr::ShallowKind::from_name(other).expect("checked"),

@@ -15,12 +15,15 @@
 //! # Ok::<(), recsys::Error>(())
 //! ```
 
+mod boost;
+mod gbdt;
 mod kernel;
 mod layout;
 mod model;
 mod partitioned;
 mod tune;
 
+pub use gbdt::{Gbdt, GbdtHead, GbdtModel, GbdtTuned};
 pub use layout::HASH_SEED;
 pub use model::{CtrCurve, CtrEpoch, ShallowCtrModel};
 pub use partitioned::{PartitionedLr, PartitionedLrModel, Partitioner};
@@ -31,7 +34,8 @@ use serde::{Deserialize, Serialize};
 use super::check_number;
 use super::params::{params_of, set_param_of};
 use super::rows::{FitRows, RowScorer};
-use crate::features::FeatureTask;
+use crate::data::CriteoStream;
+use crate::features::{FeatureEncoders, FeatureRows, FeatureTask};
 use crate::{Error, Result};
 
 /// Which model of the chain.
@@ -363,14 +367,45 @@ impl ShallowCtr {
     /// stopping) on `task.validation` when it has one.
     pub fn fit(&self, task: &FeatureTask) -> Result<ShallowCtrModel> {
         self.check()?;
+        self.in_pool(|| model::fit(self, task, None))
+    }
+
+    /// Checks, then trains on rows streamed from a file chunk by chunk
+    /// (memory bounded by one chunk and the model, whatever the file's
+    /// size), encoded by `encoders` (fitted beforehand, e.g. on a first
+    /// chunk; never refitted); each epoch is one pass over the file, each
+    /// chunk shuffled on its own. Validates and early-stops on
+    /// `validation` when given.
+    pub fn fit_streamed(
+        &self,
+        encoders: &FeatureEncoders,
+        train: &CriteoStream,
+        validation: Option<&FeatureRows>,
+    ) -> Result<ShallowCtrModel> {
+        self.check()?;
+        if let Some(v) = validation {
+            crate::models::rows::check_rows(encoders, v)?;
+        }
+        self.in_pool(|| {
+            model::train(
+                self,
+                encoders,
+                model::Source::Stream(train),
+                validation,
+                None,
+            )
+        })
+    }
+
+    fn in_pool<T: Send>(&self, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
         if self.threads > 0 {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(self.threads)
                 .build()
                 .map_err(|e| Error::Config(format!("threads: {e}")))?;
-            pool.install(|| model::fit(self, task, None))
+            pool.install(f)
         } else {
-            model::fit(self, task, None)
+            f()
         }
     }
 }

@@ -13,6 +13,7 @@ use super::kernel::{
 };
 use super::layout::Layout;
 use super::{CtrOptimizer, ShallowCtr, ShallowKind, StopOn};
+use crate::data::CriteoStream;
 use crate::display::{html_table, text_table};
 use crate::features::{CtrBatch, FeatureEncoders, FeatureRows, FeatureTask};
 use crate::metrics::pointwise::{auc, log_loss};
@@ -218,15 +219,98 @@ pub(super) fn fit(
     task: &FeatureTask,
     init: Option<&ShallowCtrModel>,
 ) -> Result<ShallowCtrModel> {
-    let t0 = Instant::now();
-    let train = &task.train;
-    if train.is_empty() {
+    if task.train.is_empty() {
         return Err(Error::InvalidData(format!(
             "{}: no training rows",
             task.name
         )));
     }
-    let (layout, geo) = shape(p, task.schema());
+    train(
+        p,
+        &task.encoders,
+        Source::Rows(&task.train.rows),
+        task.validation.as_ref(),
+        init,
+    )
+}
+
+/// Where an epoch's training rows come from.
+pub(super) enum Source<'a> {
+    /// One encoded batch, shuffled as a whole every epoch.
+    Rows(&'a CtrBatch),
+    /// A file read and encoded chunk by chunk, each chunk shuffled.
+    Stream(&'a CriteoStream),
+}
+
+/// One pass over `order` of `b` (per sample or in mini-batches); returns
+/// the summed training LogLoss.
+#[allow(clippy::too_many_arguments)]
+fn pass(
+    p: &ShallowCtr,
+    geo: &Geometry,
+    layout: &Layout,
+    step: &Step,
+    (theta, s1, s2): (&mut Vec<f32>, &mut Vec<f32>, &mut Vec<f32>),
+    grads: &mut Grads,
+    s: &mut Scratch,
+    b: &CtrBatch,
+    order: &[usize],
+) -> f64 {
+    let mut loss = 0.0f64;
+    if p.batch_size == 1 {
+        // FM's and FFM's rows touch many coordinates once each: updated
+        // in place (a sequence field could repeat an id: buffered).
+        let direct = matches!(geo.kind, ShallowKind::Fm | ShallowKind::Ffm)
+            && !layout.has_sequences()
+            && !p.buffered;
+        for &r in order {
+            layout.row(b, r, &mut s.feats);
+            let prob = sigmoid(logit(geo, theta, s));
+            let y = b.labels[r];
+            loss += row_loss(prob, y);
+            if direct {
+                step_in_place(geo, step, theta, s1, s2, s, prob - y);
+                continue;
+            }
+            backward(geo, theta, s, prob - y, grads);
+            apply(geo, step, theta, s1, s2, grads, 1.0);
+        }
+    } else {
+        for chunk in order.chunks(p.batch_size) {
+            // Scored in parallel against the same θ, in row order.
+            let probs: Vec<f32> = chunk
+                .par_iter()
+                .with_min_len(64)
+                .map_init(Scratch::default, |s, &r| {
+                    layout.row(b, r, &mut s.feats);
+                    sigmoid(logit(geo, theta, s))
+                })
+                .collect();
+            for (&r, &prob) in chunk.iter().zip(&probs) {
+                let y = b.labels[r];
+                loss += row_loss(prob, y);
+                layout.row(b, r, &mut s.feats);
+                logit(geo, theta, s);
+                backward(geo, theta, s, prob - y, grads);
+            }
+            let scale = 1.0 / chunk.len() as f32;
+            apply(geo, step, theta, s1, s2, grads, scale);
+        }
+    }
+    loss
+}
+
+/// The training loop: epochs over `source`, validation after each one,
+/// early stopping, the best epoch's parameters kept.
+pub(super) fn train(
+    p: &ShallowCtr,
+    encoders: &FeatureEncoders,
+    source: Source<'_>,
+    validation: Option<&FeatureRows>,
+    init: Option<&ShallowCtrModel>,
+) -> Result<ShallowCtrModel> {
+    let t0 = Instant::now();
+    let (layout, geo) = shape(p, &encoders.schema);
     check_size(&geo)?;
     let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(p.seed);
     let mut theta = vec![0.0f32; geo.n_params()];
@@ -236,10 +320,9 @@ pub(super) fn fit(
     let (mut s1, mut s2) = initial_state(&geo, p.optimizer);
     if let Some(m) = init {
         if m.geo != geo {
-            return Err(Error::Config(format!(
-                "{}: a warm start needs a model of the same shape",
-                task.name
-            )));
+            return Err(Error::Config(
+                "a warm start needs a model of the same shape".into(),
+            ));
         }
         theta.copy_from_slice(&m.theta);
         if let CtrOptimizer::Ftrl { alpha, beta } = p.optimizer {
@@ -263,60 +346,62 @@ pub(super) fn fit(
         factor_l2: p.factor_l2,
         l21: p.l21,
     };
-    let b = &train.rows;
-    let mut order: Vec<usize> = (0..b.len).collect();
+    let mut order: Vec<usize> = match source {
+        Source::Rows(b) => (0..b.len).collect(),
+        Source::Stream(_) => Vec::new(),
+    };
     let mut curve = CtrCurve {
         model: p.model.name().into(),
         ..CtrCurve::default()
     };
-    let val = task.validation.as_ref().filter(|v| !v.is_empty());
+    let val = validation.filter(|v| !v.is_empty());
     let val_labels = val.map(FeatureRows::positives);
     let mut best: Option<(f64, Vec<f32>)> = None;
     let mut since_best = 0;
     let mut s = Scratch::default();
     for epoch in 1..=p.epochs {
         let te = Instant::now();
-        order.shuffle(&mut rng);
-        let mut loss = 0.0f64;
-        if p.batch_size == 1 {
-            // FM's and FFM's rows touch many coordinates once each: updated
-            // in place (a sequence field could repeat an id: buffered).
-            let direct = matches!(geo.kind, ShallowKind::Fm | ShallowKind::Ffm)
-                && !layout.has_sequences()
-                && !p.buffered;
-            for &r in &order {
-                layout.row(b, r, &mut s.feats);
-                let prob = sigmoid(logit(&geo, &theta, &mut s));
-                let y = b.labels[r];
-                loss += row_loss(prob, y);
-                if direct {
-                    step_in_place(&geo, &step, &mut theta, &mut s1, &mut s2, &s, prob - y);
-                    continue;
-                }
-                backward(&geo, &theta, &s, prob - y, &mut grads);
-                apply(&geo, &step, &mut theta, &mut s1, &mut s2, &mut grads, 1.0);
+        let (loss, rows) = match source {
+            Source::Rows(b) => {
+                order.shuffle(&mut rng);
+                let st = (&mut theta, &mut s1, &mut s2);
+                (
+                    pass(p, &geo, &layout, &step, st, &mut grads, &mut s, b, &order),
+                    b.len,
+                )
             }
-        } else {
-            for chunk in order.chunks(p.batch_size) {
-                // Scored in parallel against the same θ, in row order.
-                let probs: Vec<f32> = chunk
-                    .par_iter()
-                    .with_min_len(64)
-                    .map_init(Scratch::default, |s, &r| {
-                        layout.row(b, r, &mut s.feats);
-                        sigmoid(logit(&geo, &theta, s))
-                    })
-                    .collect();
-                for (&r, &prob) in chunk.iter().zip(&probs) {
-                    let y = b.labels[r];
-                    loss += row_loss(prob, y);
-                    layout.row(b, r, &mut s.feats);
-                    logit(&geo, &theta, &mut s);
-                    backward(&geo, &theta, &s, prob - y, &mut grads);
-                }
-                let scale = 1.0 / chunk.len() as f32;
-                apply(&geo, &step, &mut theta, &mut s1, &mut s2, &mut grads, scale);
+            Source::Stream(stream) => {
+                let mut loss = 0.0;
+                let rows = stream.for_each_chunk(&mut |frame| {
+                    let chunk = encoders.encode(&frame)?;
+                    order.clear();
+                    order.extend(0..chunk.len());
+                    order.shuffle(&mut rng);
+                    let st = (&mut theta, &mut s1, &mut s2);
+                    loss += pass(
+                        p,
+                        &geo,
+                        &layout,
+                        &step,
+                        st,
+                        &mut grads,
+                        &mut s,
+                        &chunk.rows,
+                        &order,
+                    );
+                    Ok(())
+                })?;
+                (loss, rows)
             }
+        };
+        if rows == 0 {
+            return Err(Error::InvalidData(format!(
+                "{}: no training rows",
+                match source {
+                    Source::Rows(_) => "the task".to_string(),
+                    Source::Stream(st) => st.path.display().to_string(),
+                }
+            )));
         }
         let seconds = te.elapsed().as_secs_f64();
         if theta.iter().any(|v| !v.is_finite()) {
@@ -333,7 +418,7 @@ pub(super) fn fit(
         }
         curve.epochs.push(CtrEpoch {
             epoch,
-            loss: loss / b.len as f64,
+            loss: loss / rows as f64,
             val_auc,
             val_logloss,
             seconds,
@@ -372,7 +457,7 @@ pub(super) fn fit(
     }
     Ok(ShallowCtrModel {
         params: p.clone(),
-        encoders: task.encoders.clone(),
+        encoders: encoders.clone(),
         geo,
         layout,
         theta,
@@ -481,6 +566,89 @@ mod tests {
 
     fn task() -> FeatureTask {
         FeatureTask::toy_ctr(4_000, 7).unwrap()
+    }
+
+    /// A Criteo-format file of `n` rows whose clicks follow I1 and C1.
+    fn criteo_file(n: usize, name: &str) -> std::path::PathBuf {
+        use std::fmt::Write;
+        let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(3);
+        let mut text = String::new();
+        for _ in 0..n {
+            let i1: u32 = rng.random_range(0..20);
+            let c1: u32 = rng.random_range(0..30);
+            let z = (i1 as f32 - 10.0) / 4.0 + if c1 < 10 { 1.0 } else { -0.5 };
+            let y = u8::from(rng.random::<f32>() < sigmoid(z));
+            write!(text, "{y}\t{i1}").unwrap();
+            for k in 1..13 {
+                write!(
+                    text,
+                    "\t{}",
+                    if k % 4 == 0 {
+                        String::new()
+                    } else {
+                        rng.random_range(0..5u32).to_string()
+                    }
+                )
+                .unwrap();
+            }
+            write!(text, "\t{c1:x}").unwrap();
+            for _ in 1..26 {
+                write!(text, "\t{:x}", rng.random_range(0..8u32)).unwrap();
+            }
+            text.push('\n');
+        }
+        let path = std::env::temp_dir().join(format!("recsys-{name}-{}.txt", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn streamed_training_matches_the_in_memory_fit_and_learns() {
+        let path = criteo_file(6_000, "stream");
+        let spec = crate::features::FeatureSpec::criteo();
+        let whole = crate::data::RawFrame::read_criteo(&path).unwrap();
+        let train = CriteoStream::new(&path, 0, 5_000).chunk_rows(700);
+        // Encoders fitted chunk by chunk are the in-memory ones.
+        let enc = FeatureEncoders::fit_streamed(spec.clone(), &train).unwrap();
+        let idx: Vec<usize> = (0..5_000).collect();
+        assert_eq!(
+            enc,
+            FeatureEncoders::fit(spec, &whole.select(&idx)).unwrap()
+        );
+        let holdout = enc
+            .encode(&whole.select(&(5_000..6_000).collect::<Vec<_>>()))
+            .unwrap();
+        // One chunk, one epoch: the in-memory fit's bits.
+        let p = ShallowCtr::fm().epochs(1).threads(1);
+        let one = p
+            .fit_streamed(&enc, &train.clone().chunk_rows(5_000), None)
+            .unwrap();
+        let task = FeatureTask {
+            name: "criteo".into(),
+            encoders: enc.clone(),
+            train: enc.encode(&whole.select(&idx)).unwrap(),
+            validation: None,
+            test: holdout.clone(),
+        };
+        assert_eq!(one.theta, p.fit(&task).unwrap().theta);
+        // Many chunks, with validation and early stopping.
+        let m = ShallowCtr::fm()
+            .epochs(3)
+            .threads(1)
+            .fit_streamed(&enc, &train, Some(&holdout))
+            .unwrap();
+        let a = m.learning_curve().epochs[m.learning_curve().kept_epoch - 1]
+            .val_auc
+            .unwrap();
+        assert!(a > 0.7, "holdout AUC {a}");
+        // A bad line is named by its file line.
+        std::fs::write(&path, "1\tx\n").unwrap();
+        let e = ShallowCtr::lr()
+            .fit_streamed(&enc, &CriteoStream::new(&path, 0, 10), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(".txt:1: field"), "{e}");
+        let _ = std::fs::remove_file(&path);
     }
 
     #[test]

@@ -131,41 +131,57 @@ pub fn tune(grid: &[ShallowCtr], task: &FeatureTask) -> Result<Tuned> {
     })
 }
 
+fn trial_headers() -> Vec<String> {
+    ["setting", "val AUC", "kept / run epochs", "chosen"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+fn trial_rows(trials: &[Trial], best: usize) -> Vec<Vec<String>> {
+    trials
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            vec![
+                t.setting.clone(),
+                format!("{:.4}", t.val_auc),
+                if t.epochs_run == 0 {
+                    "–".into()
+                } else {
+                    format!("{}/{}", t.kept_epoch, t.epochs_run)
+                },
+                if i == best {
+                    "✓".into()
+                } else {
+                    String::new()
+                },
+            ]
+        })
+        .collect()
+}
+
+/// The trials of a search for `model` as an HTML table (pure).
+pub(crate) fn trials_html(model: &str, trials: &[Trial], best: usize) -> String {
+    html_table(
+        Some(&format!("{model}: settings tried on validation")),
+        &trial_headers(),
+        &trial_rows(trials, best),
+    )
+}
+
+/// The trials of a search for `model` as a text table (pure).
+pub(crate) fn trials_text(model: &str, trials: &[Trial], best: usize) -> String {
+    format!(
+        "{model}: settings tried on validation\n{}",
+        text_table(&trial_headers(), &trial_rows(trials, best))
+    )
+}
+
 impl Tuned {
-    fn headers() -> Vec<String> {
-        ["setting", "val AUC", "kept / run epochs", "chosen"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
-    }
-    fn rows(&self) -> Vec<Vec<String>> {
-        self.trials
-            .iter()
-            .enumerate()
-            .map(|(i, t)| {
-                vec![
-                    t.setting.clone(),
-                    format!("{:.4}", t.val_auc),
-                    format!("{}/{}", t.kept_epoch, t.epochs_run),
-                    if i == self.best {
-                        "✓".into()
-                    } else {
-                        String::new()
-                    },
-                ]
-            })
-            .collect()
-    }
     /// The trials as HTML.
     pub fn to_html(&self) -> String {
-        html_table(
-            Some(&format!(
-                "{}: settings tried on validation",
-                RowScorer::name(&self.model)
-            )),
-            &Self::headers(),
-            &self.rows(),
-        )
+        trials_html(&RowScorer::name(&self.model), &self.trials, self.best)
     }
     /// Shows the trials in a notebook.
     pub fn evcxr_display(&self) {
@@ -175,11 +191,10 @@ impl Tuned {
 
 impl std::fmt::Display for Tuned {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(
-            f,
-            "{}: settings tried on validation",
-            RowScorer::name(&self.model)
-        )?;
-        f.write_str(&text_table(&Self::headers(), &self.rows()))
+        f.write_str(&trials_text(
+            &RowScorer::name(&self.model),
+            &self.trials,
+            self.best,
+        ))
     }
 }
