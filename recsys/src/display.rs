@@ -97,6 +97,87 @@ pub fn evcxr_emit(mime: &str, payload: &str) {
     println!("EVCXR_BEGIN_CONTENT {mime}\n{payload}\nEVCXR_END_CONTENT");
 }
 
+/// An HTML fragment that Jupyter displays (e.g. a DataFrame as a table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Html(pub String);
+
+impl Html {
+    /// Jupyter display (called by evcxr).
+    pub fn evcxr_display(&self) {
+        evcxr_emit("text/html", &self.0);
+    }
+}
+
+impl std::fmt::Display for Html {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// At most this many rows of a DataFrame are shown (then a `… n more rows` line).
+pub const FRAME_ROWS: usize = 30;
+
+/// A polars DataFrame as an HTML table instead of box-drawn text:
+/// `df.html()` in a notebook cell.
+pub trait FrameHtml {
+    /// The first [`FRAME_ROWS`] rows as an HTML table (floats to 4
+    /// significant decimals), with the shape as its caption.
+    fn html(&self) -> Html;
+}
+
+impl FrameHtml for polars::prelude::DataFrame {
+    fn html(&self) -> Html {
+        Html(frame_html(self, FRAME_ROWS))
+    }
+}
+
+/// `df` as an HTML table of its first `max_rows` rows (pure).
+pub fn frame_html(df: &polars::prelude::DataFrame, max_rows: usize) -> String {
+    use polars::prelude::AnyValue;
+    let cell = |v: AnyValue<'_>| -> String {
+        match v {
+            AnyValue::Null => String::new(),
+            AnyValue::String(s) => s.to_string(),
+            AnyValue::StringOwned(s) => s.to_string(),
+            AnyValue::Float64(f) => float_cell(f),
+            AnyValue::Float32(f) => float_cell(f as f64),
+            other => other.to_string(),
+        }
+    };
+    let head: Vec<String> = df.columns().iter().map(|c| c.name().to_string()).collect();
+    let shown = df.height().min(max_rows);
+    let rows: Vec<Vec<String>> = (0..shown)
+        .map(|i| {
+            df.columns()
+                .iter()
+                .map(|c| c.get(i).map(cell).unwrap_or_default())
+                .collect()
+        })
+        .collect();
+    let caption = format!("{} rows × {} columns", df.height(), df.width());
+    let mut h = html_table(Some(&caption), &head, &rows);
+    if df.height() > shown {
+        h.push_str(&format!(
+            "<div style=\"font-size:12px\">… {} more rows</div>",
+            df.height() - shown
+        ));
+    }
+    h
+}
+
+/// A float for a table: 4 decimals, or 4 significant digits when small.
+fn float_cell(f: f64) -> String {
+    if f.is_nan() {
+        "NaN".into()
+    } else if f != 0.0 && f.abs() < 1e-3 {
+        format!("{f:.3e}")
+    } else if f.fract() == 0.0 && f.abs() < 1e15 {
+        format!("{f:.0}")
+    } else {
+        format!("{f:.4}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,5 +205,17 @@ mod tests {
             &[vec!["a".into(), "10".into()]],
         );
         assert_eq!(t, "name  v\n----  --\na     10");
+    }
+
+    #[test]
+    fn frames_render_as_html_tables() {
+        use polars::prelude::*;
+        let df = df!("metric" => ["NDCG@10", "HR@10"], "mean" => [0.17654321, 0.5]).unwrap();
+        let h = frame_html(&df, 1);
+        assert!(h.contains("2 rows × 2 columns"));
+        assert!(h.contains(">NDCG@10</td>") && h.contains(">0.1765</td>"));
+        assert!(!h.contains("HR@10") && h.contains("… 1 more rows"));
+        assert_eq!(float_cell(3.0), "3");
+        assert_eq!(float_cell(0.00012345), "1.234e-4");
     }
 }

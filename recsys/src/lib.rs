@@ -31,6 +31,7 @@ pub mod io;
 pub mod metrics;
 pub mod models;
 pub mod notebook;
+pub mod peers;
 pub mod pipeline;
 pub mod plot;
 pub mod prelude;

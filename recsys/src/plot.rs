@@ -146,12 +146,24 @@ pub enum Scale {
     Log,
 }
 
+/// An axis with its title; room for long or rotated tick labels
+/// (`automargin`); log axes tick at powers of ten only (1, 10, 100, …),
+/// not at every digit between them.
 fn axis(title: &str, scale: Scale) -> Axis {
-    let a = Axis::new().title(Title::with_text(title));
+    let a = Axis::new().title(Title::with_text(title)).auto_margin(true);
     match scale {
         Scale::Linear => a,
-        Scale::Log => a.type_(AxisType::Log),
+        Scale::Log => a.type_(AxisType::Log).dtick(1.0),
     }
+}
+
+/// A horizontal legend under the plot, so long series names do not take
+/// the plot's width.
+fn below() -> plotly::layout::Legend {
+    plotly::layout::Legend::new()
+        .orientation(plotly::common::Orientation::Horizontal)
+        .x(0.0)
+        .y(-0.25)
 }
 
 /// A line (or marker) chart of one or more named series.
@@ -176,7 +188,43 @@ pub fn line_chart(
         Layout::new()
             .title(Title::with_text(title))
             .x_axis(axis(x_title, scales.0))
-            .y_axis(axis(y_title, scales.1)),
+            .y_axis(axis(y_title, scales.1))
+            .legend(below()),
+    );
+    Chart::new(plot)
+}
+
+/// Two groups of line series over one x axis, each with its own y axis
+/// (left and right), e.g. a training loss beside a validation metric.
+pub fn dual_axis_chart(
+    title: &str,
+    x_title: &str,
+    left: (&str, Vec<(String, Vec<f64>, Vec<f64>)>),
+    right: (&str, Vec<(String, Vec<f64>, Vec<f64>)>),
+) -> Chart {
+    let mut plot = Plot::new();
+    for (name, x, y) in left.1 {
+        plot.add_trace(Scatter::new(x, y).name(name).mode(Mode::LinesMarkers));
+    }
+    for (name, x, y) in right.1 {
+        plot.add_trace(
+            Scatter::new(x, y)
+                .name(name)
+                .mode(Mode::LinesMarkers)
+                .y_axis("y2"),
+        );
+    }
+    plot.set_layout(
+        Layout::new()
+            .title(Title::with_text(title))
+            .x_axis(axis(x_title, Scale::Linear))
+            .y_axis(axis(left.0, Scale::Linear))
+            .y_axis2(
+                axis(right.0, Scale::Linear)
+                    .overlaying("y")
+                    .side(plotly::common::AxisSide::Right),
+            )
+            .legend(below()),
     );
     Chart::new(plot)
 }
@@ -194,7 +242,8 @@ pub fn bar_chart(
     plot.set_layout(
         Layout::new()
             .title(Title::with_text(title))
-            .x_axis(axis(x_title, Scale::Linear))
+            // Labels are categories even when they look like numbers (ML-1M's age codes 1, 18, 25, …).
+            .x_axis(axis(x_title, Scale::Linear).type_(AxisType::Category))
             .y_axis(axis(y_title, Scale::Linear)),
     );
     Chart::new(plot)
@@ -219,8 +268,10 @@ pub fn grouped_bar_chart(
     plot.set_layout(
         Layout::new()
             .title(Title::with_text(title))
+            .x_axis(Axis::new().type_(AxisType::Category).auto_margin(true))
             .y_axis(axis(y_title, Scale::Linear))
-            .bar_mode(plotly::layout::BarMode::Group),
+            .bar_mode(plotly::layout::BarMode::Group)
+            .legend(below()),
     );
     Chart::new(plot)
 }

@@ -32,8 +32,10 @@ pub use crate::models::{
 };
 // `FitRows` is not here: `CtrParams` implements it and `Fit` with the same
 // method names (use `recsys::models::FitRows` to implement a row model).
+pub use crate::display::FrameHtml;
 pub use crate::models::{BaseRate, BaseRateModel, RowScorer, row_model_from_name};
 pub use crate::notebook::{Environment, Profile};
+pub use crate::peers::{PeerRun, Peers};
 pub use crate::pipeline::{DataSource, EvalOn, Pipeline};
 pub use crate::plot::{Chart, Scale};
 pub use crate::report::{Comparison, Leaderboard, Report};

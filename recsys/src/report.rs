@@ -141,19 +141,9 @@ impl Report {
             .collect()
     }
 
+    /// `model on dataset: protocol; users; fit, recommend` — the short
+    /// caption (the parameters are listed apart, [`Report::param_line`]).
     fn heading(&self) -> String {
-        let params = if self.params.is_empty() {
-            String::new()
-        } else {
-            format!(
-                " ({})",
-                self.params
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        };
         // Pointwise reports are over rows (the protocol says how many),
         // not users.
         let users = if self.users.is_empty() {
@@ -162,14 +152,40 @@ impl Report {
             format!("; {} users", self.users.len())
         };
         format!(
-            "{}{} on {}: {}{users}; fit {}, {} {}",
+            "{} on {}: {}{users}; fit {}, {} {}",
             self.model,
-            params,
             self.dataset,
             self.protocol,
             seconds(self.fit_seconds),
             self.scoring_word(),
             seconds(self.recommend_seconds)
+        )
+    }
+
+    /// Every hyper-parameter as `key=value, …` (empty without parameters).
+    fn param_line(&self) -> String {
+        self.params
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The parameters as a collapsed `<details>` block holding a
+    /// `parameter | value` table (empty without parameters).
+    fn params_html(&self) -> String {
+        if self.params.is_empty() {
+            return String::new();
+        }
+        let rows: Vec<Vec<String>> = self
+            .params
+            .iter()
+            .map(|(k, v)| vec![k.clone(), v.clone()])
+            .collect();
+        format!(
+            "<details style=\"font-size:13px\"><summary>parameters ({})</summary>{}</details>",
+            self.params.len(),
+            html_table(None, &["parameter".into(), "value".into()], &rows)
         )
     }
 
@@ -212,6 +228,7 @@ impl Report {
             &["metric".into(), "mean".into(), "95% CI".into()],
             &self.rows(),
         );
+        h.push_str(&self.params_html());
         if self.stages.len() > 1 {
             h.push_str(&html_table(
                 Some("Stages"),
@@ -350,6 +367,9 @@ pub fn seconds(s: f64) -> String {
 impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "{}", self.heading())?;
+        if !self.params.is_empty() {
+            writeln!(f, "parameters: {}", self.param_line())?;
+        }
         f.write_str(&text_table(
             &["metric".into(), "mean".into(), "95% CI".into()],
             &self.rows(),
@@ -523,8 +543,15 @@ impl Leaderboard {
                 (r.model.clone(), vals, Some(errs))
             })
             .collect();
+        let datasets: std::collections::BTreeSet<&str> =
+            self.reports.iter().map(|r| r.dataset.as_str()).collect();
+        let title = format!(
+            "{} by model on {} (bars: 95 % CI)",
+            metrics.join(", "),
+            datasets.into_iter().collect::<Vec<_>>().join(", ")
+        );
         grouped_bar_chart(
-            "Comparison (95% CI)",
+            &title,
             "value",
             metrics.iter().map(|s| s.to_string()).collect(),
             series,
@@ -546,7 +573,7 @@ mod tests {
     fn report(name: &str, vals: Vec<f64>) -> Report {
         Report::from_parts(ReportParts {
             model: name.into(),
-            params: vec![],
+            params: vec![("seed".into(), "42".into())],
             dataset: "toy".into(),
             protocol: "full ranking".into(),
             users: (0..vals.len()).map(|u| u.to_string()).collect(),
@@ -569,6 +596,10 @@ mod tests {
         assert!(html.contains("<td style=\"padding:2px 8px;text-align:left\">NDCG@10</td>"));
         assert!(html.contains("0.5000"));
         assert!(r.to_string().contains("Coverage@10  0.5000"));
+        // A short caption; the parameters collapsed in their own table.
+        let caption = html.split("</caption>").next().unwrap();
+        assert!(!caption.contains("seed"), "{caption}");
+        assert!(html.contains("<details") && html.contains(">seed</td>"));
         let back: Report = serde_json::from_str(&r.to_json().unwrap()).unwrap();
         assert_eq!(back, r);
         assert_eq!(r.to_polars().unwrap().height(), 2);

@@ -45,9 +45,27 @@ impl std::fmt::Debug for Interactions {
     }
 }
 
+/// `100000 interactions of 943 users on 1682 items (ratings, timestamps)`.
 impl std::fmt::Display for Interactions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(self, f)
+        let with: Vec<&str> = [
+            self.ratings().is_some().then_some("ratings"),
+            self.timestamps().is_some().then_some("timestamps"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        write!(
+            f,
+            "{} interactions of {} users on {} items",
+            self.len(),
+            self.n_users(),
+            self.n_items()
+        )?;
+        if !with.is_empty() {
+            write!(f, " ({})", with.join(", "))?;
+        }
+        Ok(())
     }
 }
 

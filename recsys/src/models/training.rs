@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::Interactions;
 use crate::display::{html_table, text_table};
 use crate::metrics::ranking::{masked_top_k, top_k};
-use crate::plot::{Chart, Scale, line_chart};
+use crate::plot::{Chart, Scale, dual_axis_chart, line_chart};
 
 /// One epoch (or ALS iteration) of training.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -87,22 +87,32 @@ impl LearningCurve {
     /// Loss (and validation NDCG@10 when present) against epoch.
     pub fn chart(&self) -> Chart {
         let x: Vec<f64> = self.epochs.iter().map(|e| e.epoch as f64).collect();
-        let mut series = vec![("training loss".to_string(), x.clone(), self.losses())];
-        if self.epochs.iter().any(|e| e.val_ndcg.is_some()) {
-            let (vx, vy): (Vec<f64>, Vec<f64>) = self
-                .epochs
-                .iter()
-                .filter_map(|e| e.val_ndcg.map(|v| (e.epoch as f64, v)))
-                .unzip();
-            series.push(("validation NDCG@10".into(), vx, vy));
+        let loss = vec![("training loss".to_string(), x.clone(), self.losses())];
+        let title = format!("{}: learning curve", self.model);
+        if !self.epochs.iter().any(|e| e.val_ndcg.is_some()) {
+            return line_chart(
+                &title,
+                "epoch",
+                "training loss",
+                loss,
+                (Scale::Linear, Scale::Linear),
+                false,
+            );
         }
-        line_chart(
-            &format!("{}: learning curve", self.model),
+        let (vx, vy): (Vec<f64>, Vec<f64>) = self
+            .epochs
+            .iter()
+            .filter_map(|e| e.val_ndcg.map(|v| (e.epoch as f64, v)))
+            .unzip();
+        // Loss and NDCG have different units: one y axis each.
+        dual_axis_chart(
+            &title,
             "epoch",
-            "value",
-            series,
-            (Scale::Linear, Scale::Linear),
-            false,
+            ("training loss", loss),
+            (
+                "validation NDCG@10",
+                vec![("validation NDCG@10".into(), vx, vy)],
+            ),
         )
     }
 

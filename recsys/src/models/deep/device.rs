@@ -94,10 +94,17 @@ mod gpu {
                         description: format!("{what} {name} (burn-wgpu)"),
                     });
                 }
-                Err(e) => why.push(format!("{kind:?}: {e}")),
+                Err(e) => why.push(reason(&e.to_string())),
             }
         }
         Err(why.join("; "))
+    }
+
+    /// wgpu's refusal in one clause: `No Discrete GPU device found`, not
+    /// the `Debug` dump of every adapter it saw.
+    fn reason(e: &str) -> String {
+        let head = e.split(", adapters [").next().unwrap_or(e);
+        head.rsplit(": ").next().unwrap_or(head).trim().to_string()
     }
 
     fn get(
@@ -108,6 +115,14 @@ mod gpu {
         cell.get_or_init(|| open(kinds))
             .clone()
             .map_err(|e| Error::Config(format!("no {what} found through wgpu ({e})")))
+    }
+
+    #[test]
+    fn refusal_is_one_clause() {
+        let e = "No adapter available for WgpuDevice { kind: DiscreteGpu(0), backend: Auto }: \
+                 No Discrete GPU device found, adapters [AdapterInfo { name: \"llvmpipe\" }]";
+        assert_eq!(reason(e), "No Discrete GPU device found");
+        assert_eq!(reason("driver lost"), "driver lost");
     }
 
     /// The first discrete, else integrated, GPU.
