@@ -1,17 +1,56 @@
 """Checks an executed notebook: the first code cell is tagged `parameters`,
-every code cell ran, no error outputs, and
-charts are self-contained (plotly.js embedded before the first chart, so the
-HTML export renders offline). Also exports it to HTML next to the notebook.
+every code cell ran, no error outputs, quiet outputs (no Debug-formatted
+structs, no stray `()` or bare-number outputs, no box-drawn polars frames, no
+cell with more than 25 lines of log text), and charts are self-contained
+(plotly.js embedded before the first chart, so the HTML export renders
+offline). Also exports it to HTML next to the notebook.
 
 usage: check_notebook.py NOTEBOOK JUPYTER
+       check_notebook.py --outputs NOTEBOOK...   (the committed outputs: no export)
 """
 import json
+import re
 import subprocess
 import sys
 
+MAX_LOG_LINES = 25
+# `Name { field: …` as Rust's Debug writes a struct.
+DEBUG_STRUCT = re.compile(r"\b[A-Z][A-Za-z0-9]+ \{ [a-z_][a-z0-9_]*: ")
+
+
+def quiet_problems(nb):
+    """Outputs a reader should not meet: Debug dumps, stray values, log walls."""
+    problems = []
+    for n, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        log_lines = 0
+        for out in cell.get("outputs", []):
+            text = "".join(out.get("text", [])) + "".join(out.get("data", {}).get("text/plain", []))
+            if out.get("output_type") == "stream":
+                log_lines += text.count("\n")
+            if DEBUG_STRUCT.search(text):
+                problems.append(f"cell {n}: Debug-formatted output: {DEBUG_STRUCT.search(text).group(0)}…")
+            if re.fullmatch(r"\s*(\(\)|-?\d+)\s*", text) and "text/html" not in out.get("data", {}):
+                problems.append(f"cell {n}: stray output {text.strip()!r} (end the cell with `;`)")
+            if "shape: (" in text and ("┌" in text or "│" in text):
+                problems.append(f"cell {n}: a polars frame as box-drawn text (use `.html()`)")
+        if log_lines > MAX_LOG_LINES:
+            problems.append(f"cell {n}: {log_lines} lines of log text (at most {MAX_LOG_LINES})")
+    return problems
+
+
+if sys.argv[1] == "--outputs":
+    bad = 0
+    for path in sys.argv[2:]:
+        for p in quiet_problems(json.load(open(path))):
+            print(f"{path}: {p}", file=sys.stderr)
+            bad += 1
+    sys.exit(1 if bad else 0)
+
 path, jupyter = sys.argv[1], sys.argv[2]
 nb = json.load(open(path))
-problems = []
+problems = quiet_problems(nb)
 code_cells = [c for c in nb["cells"] if c["cell_type"] == "code"]
 if not code_cells or "parameters" not in code_cells[0].get("metadata", {}).get("tags", []):
     problems.append("the first code cell must be the one tagged `parameters` (epochs, grids, sample sizes)")
@@ -31,7 +70,6 @@ for n, cell in enumerate(nb["cells"]):
             if not plotly_loaded and "window.Plotly" in html and len(html) > 1_000_000:
                 plotly_loaded = True
             charts += 1
-            import re
             for div in re.findall(r'<div id="([^"]+)"', html):
                 if div in chart_ids:
                     problems.append(f"cell {n}: chart id {div} repeats (charts would overwrite each other)")

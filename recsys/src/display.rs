@@ -165,14 +165,13 @@ pub fn frame_html(df: &polars::prelude::DataFrame, max_rows: usize) -> String {
     h
 }
 
-/// A float for a table: 4 decimals, or 4 significant digits when small.
+/// A float for a table: 4 decimals (whole values too, so a float column
+/// stays aligned), or 4 significant digits when small.
 fn float_cell(f: f64) -> String {
     if f.is_nan() {
         "NaN".into()
     } else if f != 0.0 && f.abs() < 1e-3 {
         format!("{f:.3e}")
-    } else if f.fract() == 0.0 && f.abs() < 1e15 {
-        format!("{f:.0}")
     } else {
         format!("{f:.4}")
     }
@@ -215,7 +214,7 @@ mod tests {
         assert!(h.contains("2 rows × 2 columns"));
         assert!(h.contains(">NDCG@10</td>") && h.contains(">0.1765</td>"));
         assert!(!h.contains("HR@10") && h.contains("… 1 more rows"));
-        assert_eq!(float_cell(3.0), "3");
+        assert_eq!(float_cell(3.0), "3.0000");
         assert_eq!(float_cell(0.00012345), "1.234e-4");
     }
 }

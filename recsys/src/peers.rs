@@ -138,7 +138,10 @@ pub fn table(
         .map(|(r, peer)| {
             let mut row = vec![r.model.clone()];
             row.extend(metrics.iter().map(|m| match r.metric(m) {
-                Some(v) if v.ci_low.is_finite() && v.ci_high.is_finite() => {
+                // An aggregate without a CI carries its mean as both bounds.
+                Some(v)
+                    if v.ci_low.is_finite() && v.ci_high.is_finite() && v.ci_high > v.ci_low =>
+                {
                     format!("{:.4} [{:.4}, {:.4}]", v.mean, v.ci_low, v.ci_high)
                 }
                 Some(v) => format!("{:.4}", v.mean),
