@@ -55,12 +55,15 @@ pub fn log_loss(probs: &[f32], labels: &[bool]) -> f64 {
     probs
         .iter()
         .zip(labels)
-        .map(|(&p, &y)| {
-            let p = (p as f64).clamp(1e-7, 1.0 - 1e-7);
-            if y { -p.ln() } else { -(1.0 - p).ln() }
-        })
+        .map(|(&p, &y)| row_loss(p, y))
         .sum::<f64>()
         / n
+}
+
+/// One row's binary cross-entropy, the probability clipped to [1e-7, 1 - 1e-7].
+fn row_loss(p: f32, y: bool) -> f64 {
+    let p = (p as f64).clamp(1e-7, 1.0 - 1e-7);
+    if y { -p.ln() } else { -(1.0 - p).ln() }
 }
 
 /// A 95 % CI of an AUC from Hanley & McNeil's (1982) standard error,
@@ -83,10 +86,7 @@ pub fn log_loss_ci(probs: &[f32], labels: &[bool]) -> (f64, f64, f64) {
     let losses: Vec<f64> = probs
         .iter()
         .zip(labels)
-        .map(|(&p, &y)| {
-            let p = (p as f64).clamp(1e-7, 1.0 - 1e-7);
-            if y { -p.ln() } else { -(1.0 - p).ln() }
-        })
+        .map(|(&p, &y)| row_loss(p, y))
         .collect();
     let n = losses.len().max(1) as f64;
     let mean = losses.iter().sum::<f64>() / n;
