@@ -577,12 +577,7 @@ impl TreeInputs {
     /// column-major (`[columns × idx.len()]`), their rates out of fold.
     fn fit(&mut self, schema: &DatasetSchema, b: &CtrBatch, idx: &[usize], seed: u64) -> Vec<f64> {
         let ws = self.widths.0;
-        let vocab: Vec<usize> = schema
-            .fields
-            .iter()
-            .filter(|f| f.kind == FieldKind::Sparse)
-            .map(|f| f.vocab)
-            .collect();
+        let vocab = sparse_vocabs(schema);
         let prior =
             idx.iter().map(|&r| f64::from(b.labels[r])).sum::<f64>() / idx.len().max(1) as f64;
         let mut fold = vec![0usize; idx.len()];
@@ -684,12 +679,7 @@ impl TreeInputs {
         {
             return Err("the trees' input columns do not match the encoders".into());
         }
-        let vocab: Vec<usize> = schema
-            .fields
-            .iter()
-            .filter(|f| f.kind == FieldKind::Sparse)
-            .map(|f| f.vocab)
-            .collect();
+        let vocab = sparse_vocabs(schema);
         for (t, col) in self.rate_fields().into_iter().enumerate() {
             if self.rates[t].len() != vocab[col]
                 || self.rates[t]
@@ -1017,6 +1007,16 @@ impl RowScorer for GbdtModel {
     fn seed(&self) -> u64 {
         self.params.seed
     }
+}
+
+/// The vocabulary size of each sparse field, in schema order.
+fn sparse_vocabs(schema: &DatasetSchema) -> Vec<usize> {
+    schema
+        .fields
+        .iter()
+        .filter(|f| f.kind == FieldKind::Sparse)
+        .map(|f| f.vocab)
+        .collect()
 }
 
 #[cfg(test)]
