@@ -118,6 +118,12 @@ fn speed(file: &Path, dir: &Path) {
             "Adagrad, k 4, per sample, 1 thread",
         ),
     ];
+    // `RECSYS_CTR_SPEED_DLRM`: DLRM against the peers' PyTorch DLRM
+    // instead (its own table, ctr_speed_dlrm.md).
+    if std::env::var_os("RECSYS_CTR_SPEED_DLRM").is_some() {
+        drop(task);
+        return speed_dlrm(file, dir, &peers);
+    }
     // `RECSYS_CTR_SPEED_GBDT`: the boosted trees against LightGBM instead
     // (their own table, ctr_speed_gbdt.md).
     let gbdt = std::env::var_os("RECSYS_CTR_SPEED_GBDT").is_some();
@@ -214,6 +220,107 @@ fn speed(file: &Path, dir: &Path) {
             format!("read {read_s:.1} s, encoders fitted and rows encoded {prep_s:.1} s (the peers: read {:.1} s, preprocess {:.1} s).", peers["read_s"].as_f64().unwrap_or(f64::NAN), peers["preprocess_s"].as_f64().unwrap_or(f64::NAN)),
             "The peers' numbers are from their recorded run (load average 5–10 on this 2-core machine, see their README), not this run: torch and LightGBM are not installed here.".into(),
         ],
+    );
+}
+
+/// One DLRM epoch on the speed protocol's rows (the peers' DLRM: I1..I13
+/// as `ln(1 + x)` min–max through the bottom MLP, C1..C26 with min_count
+/// 10 as 16-dim bags; bottom 64-64-64 → 16, top 64-64-64 → 1; Adam 1e-3,
+/// batch 1,024), with 1 and with 2 threads, and the scoring throughput of
+/// the holdout rows.
+fn speed_dlrm(file: &Path, _dir: &Path, peers: &serde_json::Value) {
+    let t = Instant::now();
+    let frame = RawFrame::read_criteo(file).unwrap_or_else(|e| panic!("{e}"));
+    let read_s = t.elapsed().as_secs_f64();
+    let n = frame.len();
+    let holdout = 100_000.min(n / 10);
+    let mut spec = FeatureSpec::criteo_dense();
+    for c in &mut spec.columns {
+        if let ColumnRule::Categorical { .. } = c.rule {
+            c.rule = ColumnRule::Categorical { min_count: 10 };
+        }
+    }
+    let t = Instant::now();
+    let task = FeatureTask::new(
+        "synthetic Criteo",
+        spec,
+        &frame.select(&(0..n - holdout).collect::<Vec<_>>()),
+        None,
+        &frame.select(&(n - holdout..n).collect::<Vec<_>>()),
+    )
+    .unwrap();
+    let prep_s = t.elapsed().as_secs_f64();
+    drop(frame);
+    let peer = &peers["models"]["dlrm"];
+    let mut rows = Vec::new();
+    for threads in [1usize, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let (m, score_s) = pool.install(|| {
+            let m = Dlrm::params()
+                .batch_size(1024)
+                .max_epochs(1)
+                .patience(0)
+                .verbose(false)
+                .compute(Compute::Cpu)
+                .fit_features(&task)
+                .unwrap();
+            let t = Instant::now();
+            let _ = m.predict_rows(&task.test).unwrap();
+            (m, t.elapsed().as_secs_f64())
+        });
+        let epoch = m.epochs[0].train_seconds;
+        let probs = m.predict_rows(&task.test).unwrap();
+        let auc =
+            recsys::metrics::pointwise::auc(&probs, &task.test.positives()).unwrap_or(f64::NAN);
+        rows.push(vec![
+            "dlrm".to_string(),
+            format!("Adam 1e-3, batch 1024, {threads} thread(s)"),
+            format!("{epoch:.2} s"),
+            format!("{:.0}k", task.train.len() as f64 / epoch / 1e3),
+            format!("{:.0}k rows/s", holdout as f64 / score_s / 1e3),
+            format!("{auc:.4}"),
+            m.n_params.to_string(),
+            peak_rss_mib().map_or("–".into(), |r| format!("{r:.0} MiB")),
+            peer["epoch_s"].as_f64().map_or("–".into(), |s| {
+                format!(
+                    "{s:.2} s, AUC {:.4}, {} parameters",
+                    peer["holdout_auc"].as_f64().unwrap_or(f64::NAN),
+                    peer["params"]
+                        .as_u64()
+                        .map_or("?".into(), |p| p.to_string())
+                )
+            }),
+            peer["epoch_s"]
+                .as_f64()
+                .map_or("–".into(), |s| format!("{:.2}×", s / epoch)),
+        ]);
+        eprintln!("{:?}", rows.last().unwrap());
+    }
+    write_table(
+        "ctr_speed_dlrm",
+        &format!(
+            "One DLRM training epoch on {} synthetic Criteo rows (holdout {holdout})",
+            task.train.len()
+        ),
+        &[
+            "model",
+            "setting",
+            "epoch",
+            "rows/s",
+            "scoring",
+            "holdout AUC",
+            "parameters",
+            "peak RSS (process)",
+            "peers' PyTorch DLRM (1 thread, recorded)",
+            "speed-up",
+        ],
+        &rows,
+        &[format!(
+            "read {read_s:.1} s, encoders fitted and rows encoded {prep_s:.1} s. The peers' number is from their recorded run (load average 5–10 on this 2-core machine, see their README), not this run."
+        )],
     );
 }
 

@@ -8,7 +8,7 @@ pub use crate::data::{
 pub use crate::eval::Protocol;
 pub use crate::features::{
     ColumnRule, ColumnSpec, DatasetSchema, FeatureEncoders, FeatureRows, FeatureSpec, FeatureTask,
-    FieldKind, FieldSchema, MovieLensCtr, NumericTransform, Pooling, ServingLimits,
+    FieldKind, FieldSchema, MovieLensCtr, NumericTransform, Pooling, ServingLimits, SessionQueries,
 };
 pub use crate::models::cf::{ContentProfiles, Feedback, Similarity, TimeDecay, Weighting};
 pub use crate::models::ctr::{
@@ -18,8 +18,8 @@ pub use crate::models::ctr::{
 #[cfg(feature = "deep")]
 pub use crate::models::deep::{
     Arch, AttentionDeepFM, AttentionDeepFm, Compute, CtrModel, CtrParams, CtrScorer, Dcn, DeepFM,
-    DeepFm, DnnInit, LrSchedule, OptimizerKind, PairScorer, ValidationMetric, WideDeep, XDeepFM,
-    XDeepFm,
+    DeepFm, Dlrm, DnnInit, Interaction, Loss, LrSchedule, OptimizerKind, PairScorer,
+    ValidationMetric, WideDeep, XDeepFM, XDeepFm,
 };
 pub use crate::models::mf::{
     Als, AlsSolver, Bpr, Ease, EaseModel, FactorModel, NegativeSampling, Svd, SvdModel,

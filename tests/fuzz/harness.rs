@@ -494,6 +494,7 @@ pub fn targets(root: &Path) -> Vec<Target> {
     let spec = FeatureSpec {
         label: "label".into(),
         group: Some("user_id".into()),
+        graded: None,
         columns: vec![
             ColumnSpec::new("user_id", ColumnRule::Categorical { min_count: 1 }),
             ColumnSpec::new(

@@ -12,6 +12,8 @@ mod ctr_chain;
 mod data;
 #[cfg(feature = "deep")]
 mod deep;
+#[cfg(feature = "deep")]
+mod dlrm;
 mod features;
 mod fuzz;
 mod mf;

@@ -172,6 +172,16 @@ pub enum CtrDataset {
     /// `FeatureTask::movielens_ctr`).
     #[serde(rename = "movielens_100k_ctr")]
     Movielens100kCtr,
+    /// The peer harness's learning-to-rank split files (`split_dir` with
+    /// `train.tsv`, `val.tsv`, `test.tsv`: each user a query, graded
+    /// relevance = rating; listwise protocol, NDCG@10; see
+    /// `FeatureTask::movielens_ltr_dir`).
+    #[serde(rename = "movielens_100k_ltr")]
+    Movielens100kLtr,
+    /// The session-rec YOOCHOOSE click sample (`split_dir`: the folder of
+    /// its train_full and test files) as next-click ranking queries
+    /// (listwise protocol; see `FeatureTask::yoochoose_sessions`).
+    YoochooseSessions,
     /// The Criteo Kaggle format (pointwise protocol).
     Criteo,
     /// The Avazu format (pointwise protocol).
@@ -187,6 +197,8 @@ impl CtrDataset {
         match self {
             CtrDataset::Movielens100k => "MovieLens CTR",
             CtrDataset::Movielens100kCtr => "MovieLens 100K CTR",
+            CtrDataset::Movielens100kLtr => "MovieLens 100K LTR",
+            CtrDataset::YoochooseSessions => "YOOCHOOSE sessions",
             CtrDataset::Criteo => "Criteo",
             CtrDataset::Avazu => "Avazu",
             CtrDataset::ToyCtr => "toy CTR",
@@ -275,6 +287,20 @@ impl TrainConfig {
                     "MovieLens is loaded by name: give split_dir or nothing",
                 ));
             }
+            (CtrDataset::Movielens100kLtr, None, _)
+            | (CtrDataset::Movielens100kLtr, _, Some(_)) => {
+                return Err(Error::param(
+                    "data",
+                    "movielens_100k_ltr reads the peer harness's split files: give split_dir (e.g. splits/ctr/ml100k_ltr), not file",
+                ));
+            }
+            (CtrDataset::YoochooseSessions, None, _)
+            | (CtrDataset::YoochooseSessions, _, Some(_)) => {
+                return Err(Error::param(
+                    "data",
+                    "yoochoose_sessions reads a folder with yoochoose-clicks-100k_train_full.txt and yoochoose-clicks-100k_test.txt: give split_dir, not file",
+                ));
+            }
             (CtrDataset::Criteo | CtrDataset::Avazu, None, None)
             | (CtrDataset::Criteo | CtrDataset::Avazu, Some(_), Some(_)) => {
                 return Err(Error::param(
@@ -312,7 +338,12 @@ impl TrainConfig {
         } else {
             let [train, val, test] = self.frames()?;
             let spec = match d.dataset {
+                // DLRM reads I1..I13 through its bottom MLP, as the DLRM
+                // reference (and the peers' DLRM) preprocess them.
+                CtrDataset::Criteo if self.is_dlrm() => FeatureSpec::criteo_dense(),
                 CtrDataset::Criteo => FeatureSpec::criteo(),
+                CtrDataset::Movielens100kLtr => FeatureSpec::movielens_ltr(6),
+                CtrDataset::YoochooseSessions => self.sessions().spec(),
                 _ => FeatureSpec::avazu(&train),
             };
             FeatureTask::new(d.dataset.describe(), spec, &train, Some(&val), &test)?
@@ -333,8 +364,15 @@ impl TrainConfig {
             return crate::data::synthetic::toy_ctr_frame(d.rows.unwrap_or(TOY_ROWS), d.seed)?
                 .split_random(0.1, 0.1, d.seed);
         }
+        if let (CtrDataset::YoochooseSessions, Some(dir)) = (d.dataset, &d.split_dir) {
+            return self.sessions().yoochoose_frames(dir);
+        }
         let (read, ext): (fn(&Path) -> Result<RawFrame>, &str) = match d.dataset {
             CtrDataset::Criteo => (|p| RawFrame::read_criteo(p), "txt"),
+            CtrDataset::Movielens100kLtr => (
+                |p| RawFrame::read_delimited(p, crate::data::Separator::Tab),
+                "tsv",
+            ),
             _ => (|p| RawFrame::read_avazu(p), "csv"),
         };
         match (&d.split_dir, &d.file) {
@@ -346,6 +384,20 @@ impl TrainConfig {
             (None, Some(f)) => read(f)?.split_random(0.1, 0.1, d.seed),
             (None, None) => Err(Error::param("data", "give split_dir or file")),
         }
+    }
+
+    /// How a session dataset becomes queries: the defaults, under
+    /// `data.seed`.
+    fn sessions(&self) -> crate::features::SessionQueries {
+        crate::features::SessionQueries {
+            seed: self.data.seed,
+            ..Default::default()
+        }
+    }
+
+    /// True when the model is a DLRM.
+    fn is_dlrm(&self) -> bool {
+        matches!(&self.model, TrainModel::Deep(p) if p.net.arch == crate::models::deep::Arch::Dlrm)
     }
 
     /// Trains (resuming from `output.dir/checkpoints/last` when present),

@@ -12,7 +12,7 @@ mod rows;
 pub use ctr::{
     POINTWISE_RESAMPLES, PointwiseComparison, ScoredRows, compare_pointwise, pointwise_metrics,
 };
-pub use rows::{compare_rows, evaluate_rows};
+pub use rows::{LISTWISE_KS, compare_rows, evaluate_rows, evaluate_scores};
 
 use crate::data::Interactions;
 use crate::metrics::{beyond, pointwise, ranking, sampled};

@@ -1,8 +1,14 @@
-//! The pointwise protocol for every model on feature rows
-//! ([`crate::models::RowScorer`]): the model scores labelled rows, eval
-//! turns the scores into AUC, GAUC (rows with groups) and LogLoss (models
-//! that output probabilities), each with a 95 % bootstrap CI, and compares
-//! two models on the same rows with paired tests.
+//! The protocols for every model on feature rows
+//! ([`crate::models::RowScorer`]): the model scores labelled rows, and eval
+//! turns the scores into
+//! - **pointwise** (0/1 labels): AUC, GAUC (rows with groups) and LogLoss
+//!   (models that output probabilities), each with a 95 % bootstrap CI,
+//!   and paired tests of two models on the same rows;
+//! - **listwise** (graded labels with queries, learning to rank): NDCG@5,
+//!   @10 and @20 per query with gain `2^rel − 1` (queries whose grades are
+//!   all equal excluded; [`crate::metrics::listwise`]), each mean with a
+//!   bootstrap CI over queries; paired tests over queries through
+//!   [`Report::compare`].
 
 use std::time::Instant;
 
@@ -18,6 +24,19 @@ use crate::report::{Report, ReportParts};
 pub fn evaluate_rows(model: &dyn RowScorer, rows: &FeatureRows, dataset: &str) -> Result<Report> {
     let t = Instant::now();
     let scores = model.score_rows(rows)?;
+    if rows.grades.is_some() && rows.groups.is_some() {
+        let mut r = listwise_parts(
+            &model.name(),
+            model.params(),
+            model.seed(),
+            &scores,
+            rows,
+            dataset,
+        )?;
+        r.fit_seconds = model.fit_seconds();
+        r.recommend_seconds = t.elapsed().as_secs_f64();
+        return Ok(r);
+    }
     let labels = rows.positives();
     let series = pointwise_metrics(
         ScoredRows {
@@ -43,6 +62,85 @@ pub fn evaluate_rows(model: &dyn RowScorer, rows: &FeatureRows, dataset: &str) -
         fit_seconds: model.fit_seconds(),
         recommend_seconds: t.elapsed().as_secs_f64(),
         seed: model.seed(),
+    }))
+}
+
+/// Cut-offs of the listwise protocol's NDCG.
+pub const LISTWISE_KS: [usize; 3] = [5, 10, 20];
+
+/// The listwise protocol on `scores` of graded `rows` (one score per row,
+/// in row order) from a model named `name` — a fitted model's, or another
+/// system's saved predictions (the peers'), so both are measured by the
+/// same code and pair by query.
+pub fn evaluate_scores(
+    name: &str,
+    scores: &[f32],
+    rows: &FeatureRows,
+    dataset: &str,
+    seed: u64,
+) -> Result<Report> {
+    listwise_parts(name, Vec::new(), seed, scores, rows, dataset)
+}
+
+fn listwise_parts(
+    name: &str,
+    params: Vec<(String, String)>,
+    seed: u64,
+    scores: &[f32],
+    rows: &FeatureRows,
+    dataset: &str,
+) -> Result<Report> {
+    use crate::metrics::{MetricSeries, listwise::query_ndcg};
+    let (Some(grades), Some(groups)) = (&rows.grades, &rows.groups) else {
+        return Err(crate::Error::InvalidData(format!(
+            "{}: the listwise protocol needs graded labels and queries (a group column)",
+            rows.source.display()
+        )));
+    };
+    if scores.len() != rows.len() {
+        return Err(crate::Error::InvalidData(format!(
+            "listwise protocol: {} scores for {} rows of {}",
+            scores.len(),
+            rows.len(),
+            rows.source.display()
+        )));
+    }
+    if let Some(i) = scores.iter().position(|s| !s.is_finite()) {
+        return Err(crate::Error::InvalidData(format!(
+            "listwise protocol: row {i} has a non-finite score ({})",
+            scores[i]
+        )));
+    }
+    let mut series = Vec::new();
+    let mut users = Vec::new();
+    let mut excluded = 0;
+    for k in LISTWISE_KS {
+        let v = query_ndcg(scores, grades, groups, k);
+        if v.values.is_empty() {
+            return Err(crate::Error::InvalidData(format!(
+                "{}: no query has two different grades (NDCG is undefined)",
+                rows.source.display()
+            )));
+        }
+        users = v.queries.iter().map(u32::to_string).collect();
+        excluded = v.excluded;
+        series.push(MetricSeries::per_user(format!("NDCG@{k}"), v.values));
+    }
+    Ok(Report::from_parts(ReportParts {
+        model: name.to_string(),
+        params,
+        dataset: dataset.to_string(),
+        protocol: format!(
+            "listwise: {} queries of {} ({excluded} with all grades equal excluded), gain 2^rel − 1",
+            users.len(),
+            rows.source.display()
+        ),
+        users,
+        series,
+        stages: Vec::new(),
+        fit_seconds: 0.0,
+        recommend_seconds: 0.0,
+        seed,
     }))
 }
 

@@ -6,7 +6,7 @@
 
 use super::movielens_ctr::AGE_EDGES;
 use super::schema::Pooling;
-use super::task::{ColumnRule, ColumnSpec, FeatureSpec, FeatureTask};
+use super::task::{ColumnRule, ColumnSpec, FeatureSpec, FeatureTask, NumericTransform};
 use crate::data::{Dataset, FeatureColumn, Features, RawFrame};
 use crate::{Error, Result};
 
@@ -155,9 +155,58 @@ impl FeatureSpec {
         FeatureSpec {
             label: "label".into(),
             group: Some("user_id".into()),
+            graded: None,
             columns,
             dim: 16,
         }
+    }
+}
+
+impl FeatureSpec {
+    /// The peer harness's learning-to-rank fields (`ml100k_ltr`): each user
+    /// a query (`qid`, also a field, as the peers' `user_id`), the
+    /// MovieLens CTR fields, and the item's train statistics as dense
+    /// fields (`item_train_count` as `ln(1 + x)`, `item_train_mean_rating`,
+    /// both min–max scaled on train); label `rel` graded 1..5, positive
+    /// (for BCE and AUC) at 4, as the files' `label` column.
+    pub fn movielens_ltr(max_genres: usize) -> FeatureSpec {
+        let mut spec = FeatureSpec::movielens_ctr(max_genres);
+        spec.columns[0].name = "qid".into();
+        spec.columns.push(ColumnSpec::new(
+            "item_train_count",
+            ColumnRule::Numeric {
+                transform: NumericTransform::Log1p,
+            },
+        ));
+        spec.columns.push(ColumnSpec::new(
+            "item_train_mean_rating",
+            ColumnRule::Numeric {
+                transform: NumericTransform::None,
+            },
+        ));
+        spec.label = "rel".into();
+        spec.group = Some("qid".into());
+        spec.graded = Some(4.0);
+        spec
+    }
+}
+
+impl FeatureTask {
+    /// The peer harness's learning-to-rank split files `train.tsv`,
+    /// `val.tsv`, `test.tsv` in `dir` (`splits/ctr/ml100k_ltr`: each user
+    /// a query, graded relevance = rating), processed by
+    /// [`FeatureSpec::movielens_ltr`]; rows in the files' order, so that
+    /// per-row predictions pair with the peers' saved ones.
+    pub fn movielens_ltr_dir(dir: impl AsRef<std::path::Path>) -> Result<FeatureTask> {
+        let d = dir.as_ref();
+        let read = |f: &str| RawFrame::read_delimited(d.join(f), crate::data::Separator::Tab);
+        FeatureTask::new(
+            "MovieLens 100K LTR",
+            FeatureSpec::movielens_ltr(6),
+            &read("train.tsv")?,
+            Some(&read("val.tsv")?),
+            &read("test.tsv")?,
+        )
     }
 }
 
@@ -359,6 +408,7 @@ mod tests {
         let spec = FeatureSpec {
             label: "label".into(),
             group: Some("user_id".into()),
+            graded: None,
             columns: vec![
                 ColumnSpec::new("user_id", ColumnRule::Categorical { min_count: 1 }),
                 ColumnSpec::new("gender", ColumnRule::Categorical { min_count: 1 }),

@@ -594,6 +594,7 @@ mod tests {
         let spec = FeatureSpec {
             label: "y".into(),
             group: None,
+            graded: None,
             columns: vec![
                 ColumnSpec::new("city", ColumnRule::Categorical { min_count: 1 }),
                 ColumnSpec::new(

@@ -77,11 +77,19 @@ pub struct ColumnSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FeatureSpec {
-    /// The 0/1 label column.
+    /// The label column: 0 or 1, or a graded relevance (see `graded`).
     pub label: String,
-    /// Rows with the same value form a group (user, query) for GAUC.
+    /// Rows with the same value form a group (user, query) for GAUC and
+    /// for listwise ranking.
     #[serde(default)]
     pub group: Option<String>,
+    /// The label is a graded relevance (any finite number, e.g. a rating
+    /// 1..5) and a row counts as positive when its grade is at least this
+    /// (the 0/1 label of BCE, AUC and LogLoss); the grades themselves are
+    /// kept for listwise training and NDCG. Needs a `group` (the queries).
+    /// Defaults to none: 0/1 labels.
+    #[serde(default)]
+    pub graded: Option<f32>,
     pub columns: Vec<ColumnSpec>,
     /// Embedding dimension of every field without its own. Defaults to 16.
     #[serde(default = "default_dim")]
@@ -108,6 +116,7 @@ impl FeatureSpec {
         FeatureSpec {
             label: "label".into(),
             group: None,
+            graded: None,
             columns,
             dim: 16,
         }
@@ -132,6 +141,7 @@ impl FeatureSpec {
         FeatureSpec {
             label: "click".into(),
             group: Some("user_id".into()),
+            graded: None,
             columns: vec![
                 cat("user_id"),
                 cat("ad_id"),
@@ -150,6 +160,7 @@ impl FeatureSpec {
         FeatureSpec {
             label: "label".into(),
             group: None,
+            graded: None,
             columns: frame
                 .columns
                 .iter()
@@ -166,6 +177,17 @@ impl FeatureSpec {
         }
         if self.dim == 0 || self.columns.iter().any(|c| c.dim == Some(0)) {
             return Err(Error::Config("feature spec: dims must be positive".into()));
+        }
+        if let Some(t) = self.graded {
+            if !t.is_finite() {
+                return Err(Error::param("graded", format!("must be finite, got {t}")));
+            }
+            if self.group.is_none() {
+                return Err(Error::param(
+                    "graded",
+                    "graded labels are ranked within queries: name the query column as group",
+                ));
+            }
         }
         for (i, c) in self.columns.iter().enumerate() {
             if self.columns[..i].iter().any(|d| d.name == c.name) || c.name == self.label {
@@ -514,18 +536,36 @@ impl FeatureEncoders {
             labels: Vec::with_capacity(n),
             len: n,
         };
+        let mut grades = self.spec.graded.map(|_| Vec::with_capacity(n));
         for (r, v) in frame.column(&self.spec.label)?.iter().enumerate() {
-            rows.labels.push(match &**v {
-                "0" => 0.0,
-                "1" => 1.0,
-                other => {
-                    return Err(frame.error(
-                        r,
-                        &self.spec.label,
-                        format!("{other:?} is not a label (0 or 1)"),
-                    ));
-                }
-            });
+            rows.labels
+                .push(match (&**v, self.spec.graded, grades.as_mut()) {
+                    (text, Some(positive_at), Some(grades)) => {
+                        let g: f32 = text
+                            .trim()
+                            .parse()
+                            .ok()
+                            .filter(|g: &f32| g.is_finite())
+                            .ok_or_else(|| {
+                                frame.error(
+                                    r,
+                                    &self.spec.label,
+                                    format!("{text:?} is not a grade (a finite number)"),
+                                )
+                            })?;
+                        grades.push(g);
+                        if g >= positive_at { 1.0 } else { 0.0 }
+                    }
+                    ("0", ..) => 0.0,
+                    ("1", ..) => 1.0,
+                    (other, ..) => {
+                        return Err(frame.error(
+                            r,
+                            &self.spec.label,
+                            format!("{other:?} is not a label (0 or 1)"),
+                        ));
+                    }
+                });
         }
         let (mut s_col, mut d_col, mut q_col) = (0, 0, 0);
         for ((c, f), field) in self
@@ -603,6 +643,7 @@ impl FeatureEncoders {
         Ok(FeatureRows {
             rows,
             groups,
+            grades,
             source: frame.source.clone(),
         })
     }
@@ -622,6 +663,7 @@ impl FeatureEncoders {
                 spec: FeatureSpec {
                     columns: Vec::new(),
                     group: None,
+                    graded: None,
                     ..self.spec.clone()
                 },
                 schema: DatasetSchema { fields: Vec::new() },
@@ -788,11 +830,15 @@ pub(crate) fn check_schema(expected: &DatasetSchema, found: &DatasetSchema) -> R
 }
 
 /// Encoded labelled rows: `rows` in the [`CtrBatch`] layout, the group of
-/// every row (GAUC) when the spec names one, and the file they came from.
+/// every row (GAUC, queries) when the spec names one, the grades of graded
+/// labels, and the file they came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeatureRows {
     pub rows: CtrBatch,
     pub groups: Option<Vec<u32>>,
+    /// The graded label of every row, when the spec's labels are graded
+    /// (`rows.labels` then holds grade ≥ the positive grade as 0/1).
+    pub grades: Option<Vec<f32>>,
     pub source: PathBuf,
 }
 
@@ -1011,6 +1057,7 @@ mod tests {
         let spec = FeatureSpec {
             label: "y".into(),
             group: None,
+            graded: None,
             columns: vec![ColumnSpec::new("c", ColumnRule::Hashed { buckets: 1000 })],
             dim: 4,
         };
@@ -1042,6 +1089,7 @@ mod tests {
         let spec = FeatureSpec {
             label: "y".into(),
             group: Some("u".into()),
+            graded: None,
             columns: vec![
                 ColumnSpec::new("u", ColumnRule::Categorical { min_count: 1 }),
                 ColumnSpec::new(
@@ -1090,6 +1138,7 @@ mod tests {
         let spec = FeatureSpec {
             label: "y".into(),
             group: None,
+            graded: None,
             columns: vec![ColumnSpec::new(
                 "x",
                 ColumnRule::Numeric {

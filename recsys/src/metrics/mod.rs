@@ -26,11 +26,16 @@
 //! `1 - cos(i, j)` of the list (cosine of binary train item columns);
 //! `LongTail@K` = share of the list outside the 20 % most popular train items.
 //!
+//! **Listwise** (learning to rank, per query of graded rows): `NDCG@K`
+//! with gain `2^rel − 1`; queries whose grades are all equal are excluded
+//! (see [`listwise`]).
+//!
 //! Every mean in a report carries a 95 % percentile-bootstrap CI over users
 //! (1,000 resamples, seeded); see [`bootstrap`].
 
 pub mod beyond;
 pub mod bootstrap;
+pub mod listwise;
 pub mod pointwise;
 pub mod ranking;
 pub mod sampled;

@@ -170,7 +170,7 @@ pub const MODEL_NAMES: [&str; 9] = [
 /// "known models" part of an error lists them.
 pub(crate) fn deep_names() -> &'static str {
     if cfg!(feature = "deep") {
-        ", deepfm, xdeepfm, attention_deepfm, wide_deep, dcn"
+        ", deepfm, xdeepfm, attention_deepfm, wide_deep, dcn, dlrm"
     } else {
         ""
     }

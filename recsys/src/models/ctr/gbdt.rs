@@ -357,6 +357,7 @@ impl Gbdt {
                 let lr_part = FeatureRows {
                     rows: train.gather(&lr_rows),
                     groups: None,
+                    grades: None,
                     source: train.source.clone(),
                 };
                 let sub = FeatureTask {
@@ -367,6 +368,7 @@ impl Gbdt {
                     test: FeatureRows {
                         rows: CtrBatch::default(),
                         groups: None,
+                        grades: None,
                         source: task.test.source.clone(),
                     },
                 };
@@ -761,6 +763,7 @@ fn stack(booster: &Booster, inputs: &TreeInputs, rows: &FeatureRows, keep: bool)
             len: b.len,
         },
         groups: rows.groups.clone(),
+        grades: rows.grades.clone(),
         source: rows.source.clone(),
     }
 }

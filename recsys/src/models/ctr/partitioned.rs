@@ -262,6 +262,10 @@ fn subset(rows: &FeatureRows, idx: &[usize]) -> FeatureRows {
             .groups
             .as_ref()
             .map(|g| idx.iter().map(|&i| g[i]).collect()),
+        grades: rows
+            .grades
+            .as_ref()
+            .map(|g| idx.iter().map(|&i| g[i]).collect()),
         source: rows.source.clone(),
     }
 }

@@ -14,7 +14,7 @@ use super::device::{Compute, ResolvedDevice};
 use super::layers::InputPlan;
 use super::model::transfer;
 use super::net::{Arch, CtrNet, NetConfig};
-use super::train::{CtrParams, train_step};
+use super::train::{CtrParams, Targets, train_step};
 use crate::features::{CtrBatch, DatasetSchema, FieldKind, FieldSchema, Pooling};
 
 fn schema() -> DatasetSchema {
@@ -89,7 +89,10 @@ fn train(mut net: CtrNet, plan: &InputPlan, b: &CtrBatch, device: &Device) -> Ct
     let params = CtrParams::new(Arch::DeepFm).lr(1e-2);
     let mut optim = params.build_optimizer();
     for _ in 0..3 {
-        (net, _) = train_step(net, &mut optim, params.lr, 0.0, plan, b, device);
+        let targets = Targets::default();
+        (net, _) = train_step(
+            net, &mut optim, params.lr, &params, plan, b, &targets, device,
+        );
     }
     net
 }
@@ -109,7 +112,6 @@ fn wgpu_agrees_with_the_cpu_backend() {
     };
     eprintln!("wgpu device: {gpu}");
     let schema = schema();
-    let plan = InputPlan::new(&schema);
     let b = batch(&schema, 256, 1);
     let cpu = Device::flex().autodiff();
     let gdev = gpu.device.clone().autodiff();
@@ -120,6 +122,7 @@ fn wgpu_agrees_with_the_cpu_backend() {
         };
         cpu.seed(42);
         let net_cpu = CtrNet::new(&schema, &cfg, &cpu);
+        let plan = net_cpu.input_plan(&schema);
         let on_gpu = ResolvedDevice {
             device: gdev.clone(),
             description: gpu.description.clone(),

@@ -56,6 +56,10 @@ pub struct InputPlan {
     /// Per dense field: its dim.
     pub dense: Vec<usize>,
     pub n_sparse: usize,
+    /// DLRM: the schema and the embedding-bag tables its sparse and
+    /// sequence fields are laid out for (as a keyed jagged batch) instead
+    /// of the groups.
+    pub bags: Option<(DatasetSchema, Vec<super::jagged::BagTable>)>,
 }
 
 impl InputPlan {
@@ -86,7 +90,17 @@ impl InputPlan {
             sequences,
             dense,
             n_sparse: col,
+            bags: None,
         }
+    }
+
+    /// The plan of a DLRM over `schema`: its sparse and sequence fields
+    /// as embedding bags of tables `dim` wide, not as groups.
+    pub fn bags(schema: &DatasetSchema, dim: usize) -> Self {
+        let mut plan = InputPlan::new(schema);
+        plan.groups.clear();
+        plan.bags = Some((schema.clone(), super::dlrm::dlrm_tables(schema, dim)));
+        plan
     }
 
     /// Number of fields.
@@ -126,7 +140,13 @@ impl InputPlan {
             })
             .collect();
         let seq_width: usize = self.sequences.iter().map(|q| q.1).sum();
+        let jagged = self.bags.as_ref().map(|(schema, tables)| {
+            let kjt = super::jagged::KeyedJagged::from_batch(b, schema);
+            super::jagged::JaggedInput::new(&kjt, tables, device)
+                .expect("encoded ids lie inside their vocabularies (checked by check_rows)")
+        });
         CtrInput {
+            jagged,
             groups,
             sequences: Tensor::<2, Int>::from_data(
                 TensorData::new(
@@ -180,9 +200,11 @@ pub struct Embedded {
 /// One batch of network inputs (built by [`InputPlan::input`]): per sparse
 /// group the ids with offsets `[B, n_g]` and the padding mask `[B, n_g, 1]`
 /// (0 where the id is 0); `sequences` `[B, Σ max_len]` ids; `dense` `[B,
-/// n_dense]` values.
+/// n_dense]` values; DLRM: the sparse and sequence fields as embedding
+/// bags.
 #[derive(Debug, Clone)]
 pub struct CtrInput {
+    pub jagged: Option<super::jagged::JaggedInput>,
     pub groups: Vec<(Tensor<2, Int>, Tensor<3>)>,
     pub sequences: Tensor<2, Int>,
     pub dense: Tensor<2>,
@@ -273,6 +295,7 @@ impl FieldEmbedding {
             groups,
             sequences,
             dense,
+            ..
         } = input;
         let b = sequences.dims()[0];
         let d = self.fm_dim;
@@ -386,6 +409,33 @@ pub enum DnnInit {
     /// PyTorch's `nn.Linear` default: weights and biases U(±1/√fan_in)
     /// (kaiming_uniform with a = √5), what the reference DeepFM uses.
     TorchDefault,
+    /// Xavier (Glorot) normal weights, std √(2 / (fan_in + fan_out)),
+    /// and zero biases: what the peer harness's DLRM uses.
+    Xavier,
+}
+
+impl DnnInit {
+    /// A `[fan_in → fan_out]` Linear layer initialised this way.
+    pub fn linear(self, fan_in: usize, fan_out: usize, device: &Device) -> Linear {
+        let initializer = match self {
+            DnnInit::He => Initializer::KaimingNormal {
+                gain: std::f64::consts::SQRT_2,
+                fan_out_only: false,
+            },
+            DnnInit::TorchDefault => Initializer::KaimingUniform {
+                gain: 1.0 / 3f64.sqrt(),
+                fan_out_only: false,
+            },
+            DnnInit::Xavier => Initializer::XavierNormal { gain: 1.0 },
+        };
+        let mut l = LinearConfig::new(fan_in, fan_out)
+            .with_initializer(initializer)
+            .init(device);
+        if self == DnnInit::Xavier {
+            l.bias = l.bias.map(|b| b.map(|t| t.zeros_like()));
+        }
+        l
+    }
 }
 
 impl Dnn {
@@ -401,21 +451,7 @@ impl Dnn {
         let mut norms = Vec::new();
         let mut prev = input;
         for &h in hidden {
-            let initializer = match init {
-                DnnInit::He => Initializer::KaimingNormal {
-                    gain: std::f64::consts::SQRT_2,
-                    fan_out_only: false,
-                },
-                DnnInit::TorchDefault => Initializer::KaimingUniform {
-                    gain: 1.0 / 3f64.sqrt(),
-                    fan_out_only: false,
-                },
-            };
-            linears.push(
-                LinearConfig::new(prev, h)
-                    .with_initializer(initializer)
-                    .init(device),
-            );
+            linears.push(init.linear(prev, h, device));
             if batch_norm {
                 norms.push(BatchNormConfig::new(h).init(device));
             }

@@ -16,19 +16,25 @@
 //! ```
 
 mod device;
+mod dlrm;
 #[cfg(all(test, feature = "gpu"))]
 mod gpu_agreement;
+pub mod jagged;
 pub mod layers;
+pub mod listwise;
 mod model;
 mod net;
 mod stage;
 mod train;
 
 pub use device::{Compute, ResolvedDevice};
+pub use dlrm::{DlrmNet, Interaction, dlrm_tables};
+pub use jagged::{BagTable, EmbeddingBagCollection, JaggedInput, KeyedJagged};
 pub use layers::{
     Cin, CrossNet, CtrInput, Dnn, DnnInit, Embedded, FieldAttention, FieldEmbedding, InputPlan,
     fm_interaction, fm_interaction_naive,
 };
+pub use listwise::{Loss, session_batches};
 pub use model::CtrModel;
 pub use net::{Arch, CtrNet, NetConfig};
 pub use stage::{CtrScorer, PairScorer};
@@ -62,6 +68,11 @@ arch_type!(/// Wide & Deep (Cheng et al. 2016): first order over every id + DNN.
     WideDeep => Arch::WideDeep);
 arch_type!(/// Deep & Cross Network (Wang et al. 2017): cross network ‖ DNN.
     Dcn => Arch::Dcn);
+
+arch_type!(/// DLRM (Naumov et al. 2019): bottom MLP over the dense fields,
+    /// embedding bags over the sparse and multi-hot ones, dot interaction,
+    /// top MLP; the peer harness's sizes by default (see [`CtrParams::new`]).
+    Dlrm => Arch::Dlrm);
 
 /// [`DeepFm`] as the paper spells it.
 pub type DeepFM = DeepFm;

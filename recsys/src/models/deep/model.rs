@@ -235,7 +235,9 @@ impl CtrModel {
                     epoch: e.epoch,
                     loss: Some(e.loss),
                     val_ndcg: Some(match self.validation {
-                        ValidationMetric::SampledNdcg10 => e.val_ndcg10,
+                        ValidationMetric::SampledNdcg10 | ValidationMetric::QueryNdcg10 => {
+                            e.val_ndcg10
+                        }
                         _ => e.val_auc,
                     }),
                     seconds: e.train_seconds,
@@ -281,7 +283,12 @@ impl CtrModel {
         let encoders: FeatureEncoders =
             serde_json::from_str(&std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?)
                 .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
-        Self::load_inputs(dir, CtrInputs::Rows { encoders }, ValidationMetric::Auc)
+        let validation = if encoders.spec.graded.is_some() {
+            ValidationMetric::QueryNdcg10
+        } else {
+            ValidationMetric::Auc
+        };
+        Self::load_inputs(dir, CtrInputs::Rows { encoders }, validation)
     }
 
     fn load_inputs(
@@ -332,6 +339,7 @@ impl CtrModel {
     fn epoch_head(&self) -> Vec<String> {
         let val: &[&str] = match self.validation {
             ValidationMetric::SampledNdcg10 => &["val AUC", "val HR@10", "val NDCG@10"],
+            ValidationMetric::QueryNdcg10 => &["val NDCG@10", "val AUC"],
             _ => &["val AUC", "val LogLoss"],
         };
         ["epoch", "lr", "loss"]
@@ -378,6 +386,9 @@ impl CtrModel {
                         format!("{:.4}", e.val_hr10),
                         format!("{:.4}", e.val_ndcg10),
                     ],
+                    ValidationMetric::QueryNdcg10 => {
+                        vec![format!("{:.4}", e.val_ndcg10), format!("{:.4}", e.val_auc)]
+                    }
                     _ => vec![format!("{:.4}", e.val_auc), format!("{:.4}", e.val_logloss)],
                 })
                 .chain([

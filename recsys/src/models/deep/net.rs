@@ -6,8 +6,10 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
+use super::dlrm::{DlrmNet, Interaction};
 use super::layers::{
-    Cin, CrossNet, CtrInput, Dnn, DnnInit, FieldAttention, FieldEmbedding, fm_interaction,
+    Cin, CrossNet, CtrInput, Dnn, DnnInit, FieldAttention, FieldEmbedding, InputPlan,
+    fm_interaction,
 };
 use crate::features::DatasetSchema;
 
@@ -30,16 +32,21 @@ pub enum Arch {
     WideDeep,
     /// First order + cross network ‖ DNN → linear (Wang et al. 2017).
     Dcn,
+    /// Bottom MLP over the dense fields, embedding bags over the sparse
+    /// and multi-hot ones, pairwise dot interaction, top MLP (Naumov et
+    /// al. 2019); `hidden` is the top MLP.
+    Dlrm,
 }
 
 impl Arch {
     /// Every architecture, in the notebook's order.
-    pub const ALL: [Arch; 5] = [
+    pub const ALL: [Arch; 6] = [
         Arch::DeepFm,
         Arch::XDeepFm,
         Arch::AttentionDeepFm,
         Arch::WideDeep,
         Arch::Dcn,
+        Arch::Dlrm,
     ];
 
     /// Display name (`DeepFM`, `xDeepFM`, ...).
@@ -50,6 +57,7 @@ impl Arch {
             Arch::AttentionDeepFm => "AttentionDeepFM",
             Arch::WideDeep => "Wide&Deep",
             Arch::Dcn => "DCN",
+            Arch::Dlrm => "DLRM",
         }
     }
 
@@ -66,6 +74,7 @@ impl Arch {
             "attentiondeepfm" | "autoint" => Arch::AttentionDeepFm,
             "widedeep" | "wd" => Arch::WideDeep,
             "dcn" => Arch::Dcn,
+            "dlrm" => Arch::Dlrm,
             _ => return None,
         })
     }
@@ -99,6 +108,11 @@ pub struct NetConfig {
     pub cross_layers: usize,
     /// Standard deviation of the embedding initialisation.
     pub init_std: f64,
+    /// DLRM: hidden sizes of the bottom MLP over the dense fields (a last
+    /// layer to `fm_dim` follows).
+    pub bottom: Vec<usize>,
+    /// DLRM: how the bottom output and the bags interact.
+    pub interaction: Interaction,
 }
 
 impl Default for NetConfig {
@@ -116,6 +130,8 @@ impl Default for NetConfig {
             attention_heads: 2,
             cross_layers: 3,
             init_std: 0.01,
+            bottom: vec![64, 64, 64],
+            interaction: Interaction::Dot,
         }
     }
 }
@@ -133,12 +149,42 @@ pub struct CtrNet {
     /// The output layer of the deep part(s): DNN → 1, CIN → 1, or
     /// `[cross ‖ DNN]` → 1 for DCN.
     heads: Vec<Linear>,
+    /// DLRM's bottom MLP, embedding bags, interaction and top MLP (the
+    /// field embedding is then empty).
+    dlrm: Option<DlrmNet>,
 }
 
 impl CtrNet {
     /// A freshly initialised network for `schema` on `device` (seed the
     /// device first for reproducible weights).
     pub fn new(schema: &DatasetSchema, cfg: &NetConfig, device: &Device) -> Self {
+        if cfg.arch == Arch::Dlrm {
+            return CtrNet {
+                embedding: FieldEmbedding::new(
+                    &DatasetSchema { fields: Vec::new() },
+                    cfg.fm_dim,
+                    cfg.init_std,
+                    device,
+                ),
+                bias: Param::from_tensor(Tensor::zeros([1], device)),
+                fm: false,
+                attention: Vec::new(),
+                dnn: None,
+                cin: None,
+                cross: None,
+                heads: Vec::new(),
+                dlrm: Some(DlrmNet::new(
+                    schema,
+                    cfg.fm_dim,
+                    &cfg.bottom,
+                    &cfg.hidden,
+                    cfg.interaction,
+                    cfg.dnn_init,
+                    cfg.init_std,
+                    device,
+                )),
+            };
+        }
         let embedding = FieldEmbedding::new(schema, cfg.fm_dim, cfg.init_std, device);
         let f = embedding.n_fields();
         let d = cfg.fm_dim;
@@ -187,11 +233,19 @@ impl CtrNet {
             cin,
             cross,
             heads,
+            dlrm: None,
         }
     }
 
     /// Logits `[B, 1]`.
     pub fn forward(&self, input: CtrInput) -> Tensor<2> {
+        if let Some(dlrm) = &self.dlrm {
+            let bags = input
+                .jagged
+                .as_ref()
+                .expect("a DLRM's input plan lays out its bags");
+            return dlrm.forward(input.dense, bags) + self.bias.val().unsqueeze::<2>();
+        }
         let e = self.embedding.forward(input);
         let [b, _] = e.first_order.dims();
         let mut logit = e.first_order + self.bias.val().unsqueeze::<2>();
@@ -228,8 +282,19 @@ impl CtrNet {
         logit
     }
 
+    /// How a batch of `schema`'s rows reaches this network.
+    pub fn input_plan(&self, schema: &DatasetSchema) -> InputPlan {
+        match &self.dlrm {
+            Some(d) => InputPlan::bags(schema, d.dim()),
+            None => InputPlan::new(schema),
+        }
+    }
+
     /// Σ of squared embedding weights (the L2 penalty's base).
     pub fn embedding_l2(&self) -> Option<Tensor<1>> {
+        if let Some(d) = &self.dlrm {
+            return d.embedding_l2();
+        }
         self.embedding.l2()
     }
 }

@@ -6,7 +6,7 @@ use super::model::CtrModel;
 use super::net::Arch;
 use super::train::CtrParams;
 use super::train::score_pairs;
-use super::{AttentionDeepFm, Dcn, DeepFm, WideDeep, XDeepFm};
+use super::{AttentionDeepFm, Dcn, DeepFm, Dlrm, WideDeep, XDeepFm};
 use crate::data::Interactions;
 use crate::features::MovieLensCtr;
 use crate::features::PairEncoder;
@@ -21,6 +21,7 @@ pub(crate) fn arch_key(arch: Arch) -> &'static str {
         Arch::AttentionDeepFm => "attention_deepfm",
         Arch::WideDeep => "wide_deep",
         Arch::Dcn => "dcn",
+        Arch::Dlrm => "dlrm",
     }
 }
 
@@ -61,8 +62,17 @@ impl Fit for CtrParams {
         if self.net.arch != Arch::Dcn {
             skip.push("cross_layers");
         }
+        if self.net.arch == Arch::Dlrm {
+            skip.extend(["batch_norm", "dropout"]);
+        } else {
+            skip.extend(["bottom", "interaction"]);
+        }
         push(&json["net"], &skip);
-        push(&json, &["net", "resume"]);
+        let mut skip = vec!["net", "resume"];
+        if !self.loss.is_listwise() {
+            skip.extend(["queries_per_batch", "max_batch_rows"]);
+        }
+        push(&json, &skip);
         out
     }
 
@@ -237,7 +247,7 @@ macro_rules! fit_by_params {
     )*};
 }
 
-fit_by_params!(DeepFm, XDeepFm, AttentionDeepFm, WideDeep, Dcn);
+fit_by_params!(DeepFm, XDeepFm, AttentionDeepFm, WideDeep, Dcn, Dlrm);
 
 #[cfg(test)]
 mod tests {
@@ -332,6 +342,11 @@ impl crate::models::RowScorer for CtrModel {
     }
     fn fit_seconds(&self) -> f64 {
         CtrModel::fit_seconds(self)
+    }
+    /// Probabilities only when trained with BCE (MSE and the listwise
+    /// losses order rows; their sigmoid is not calibrated).
+    fn outputs_probabilities(&self) -> bool {
+        self.params.loss == super::Loss::Bce
     }
     fn seed(&self) -> u64 {
         self.params.seed

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::device::{Compute, ResolvedDevice};
 use super::layers::{DnnInit, InputPlan};
+use super::listwise::{Loss, batch_loss, session_batches};
 use super::model::CtrModel;
 use super::net::{Arch, CtrNet, NetConfig};
 use crate::features::{CtrBatch, FeatureTask, MovieLensCtr};
@@ -83,6 +84,14 @@ pub struct CtrParams {
     pub verbose: bool,
     /// Rows per forward pass when scoring.
     pub eval_batch: usize,
+    /// The training loss. Listwise losses train on batches of whole
+    /// queries (the task's groups).
+    pub loss: Loss,
+    /// Listwise losses: queries (sessions) per batch, never split.
+    pub queries_per_batch: usize,
+    /// Listwise losses: close a batch before it passes this many rows
+    /// (a longer query is a batch of its own). None: no cap.
+    pub max_batch_rows: Option<usize>,
 }
 
 impl Default for CtrParams {
@@ -103,6 +112,9 @@ impl Default for CtrParams {
             resume: false,
             verbose: true,
             eval_batch: 65_536,
+            loss: Loss::Bce,
+            queries_per_batch: 16,
+            max_batch_rows: None,
         }
     }
 }
@@ -118,10 +130,18 @@ macro_rules! setter {
 }
 
 impl CtrParams {
-    /// Defaults for `arch` (the peer harness's DeepFM sizes and training).
+    /// Defaults for `arch`: the peer harness's DeepFM sizes and training;
+    /// for DLRM its DLRM's (16-dim tables, bottom 64-64-64 → 16, top
+    /// 64-64-64 → 1, Xavier-normal layers, embeddings N(0, 1e-4²)).
     pub fn new(arch: Arch) -> Self {
         let mut p = CtrParams::default();
         p.net.arch = arch;
+        if arch == Arch::Dlrm {
+            p.net.hidden = vec![64, 64, 64];
+            p.net.bottom = vec![64, 64, 64];
+            p.net.dnn_init = DnnInit::Xavier;
+            p.net.init_std = 1e-4;
+        }
         p
     }
 
@@ -166,6 +186,15 @@ impl CtrParams {
         compute: Compute => compute);
     setter!(/// Per-epoch output. Defaults to true.
         verbose: bool => verbose);
+    setter!(/// The training loss. Defaults to [`Loss::Bce`].
+        loss: Loss => loss);
+    setter!(/// Listwise losses: whole queries per batch. Defaults to 16.
+        queries_per_batch: usize => queries_per_batch);
+    setter!(/// DLRM: bottom MLP hidden sizes (a layer to `fm_dim` follows).
+        /// Defaults to `[64, 64, 64]`.
+        bottom: Vec<usize> => net.bottom);
+    setter!(/// DLRM: the interaction. Defaults to [`Interaction::Dot`].
+        interaction: super::dlrm::Interaction => net.interaction);
 
     /// Writes checkpoints to `dir` (`best/`, `last/`). Defaults to none.
     pub fn checkpoint_dir(mut self, dir: impl Into<PathBuf>) -> Self {
@@ -212,6 +241,15 @@ impl CtrParams {
         if self.l2_embedding < 0.0 {
             return bad("l2_embedding must be ≥ 0".into());
         }
+        self.loss.check()?;
+        if self.queries_per_batch == 0 || self.max_batch_rows == Some(0) {
+            return bad("queries_per_batch and max_batch_rows must be positive".into());
+        }
+        if self.net.arch == Arch::Dlrm
+            && (self.net.bottom.contains(&0) || self.net.hidden.contains(&0))
+        {
+            return bad("DLRM's bottom and top layer sizes must be positive".into());
+        }
         Ok(())
     }
 
@@ -220,6 +258,12 @@ impl CtrParams {
     /// validation epoch's weights.
     pub fn fit(&self, task: &MovieLensCtr) -> Result<CtrModel> {
         self.check()?;
+        if self.loss != Loss::Bce {
+            return Err(Error::param(
+                "loss",
+                "MovieLens CTR pairs train with BCE; the other losses need a feature task",
+            ));
+        }
         let dev = self.compute.resolve()?;
         Trainer::new(self, TrainData::Pairs(task), dev).run()
     }
@@ -236,6 +280,16 @@ impl CtrParams {
                 "{}: no training rows",
                 task.name
             )));
+        }
+        if self.loss.is_listwise() && task.train.groups.is_none() {
+            return Err(Error::param(
+                "loss",
+                format!(
+                    "{} ranks the rows of a query: {} has no group (query) column",
+                    self.loss.name(),
+                    task.name
+                ),
+            ));
         }
         let dev = self.compute.resolve()?;
         Trainer::new(self, TrainData::Rows(task), dev).run()
@@ -274,7 +328,8 @@ pub struct CtrEpoch {
     /// 1-based.
     pub epoch: usize,
     pub lr: f64,
-    /// Mean BCE over the epoch's rows (without the L2 term).
+    /// Mean training loss over the epoch's batches, weighted by rows
+    /// (without the L2 term).
     pub loss: f64,
     #[serde(deserialize_with = "nan_if_null")]
     pub val_ndcg10: f64,
@@ -337,6 +392,9 @@ enum TrainData<'a> {
 pub enum ValidationMetric {
     SampledNdcg10,
     Auc,
+    /// NDCG@10 (gain `2^rel − 1`) over the validation queries of a task
+    /// with graded labels.
+    QueryNdcg10,
 }
 
 impl ValidationMetric {
@@ -345,6 +403,9 @@ impl ValidationMetric {
         match self {
             ValidationMetric::SampledNdcg10 => "NDCG@10 on the sampled validation candidates",
             ValidationMetric::Auc => "AUC on the validation rows (pointwise)",
+            ValidationMetric::QueryNdcg10 => {
+                "NDCG@10 over the validation queries (graded, gain 2^rel − 1)"
+            }
         }
     }
 }
@@ -358,10 +419,33 @@ enum EpochRows {
     },
     /// Row indices in this epoch's order.
     Rows(Vec<usize>),
+    /// Batches of whole queries: per batch its rows and where each query
+    /// starts (ending with the batch's length).
+    Sessions(Vec<(Vec<usize>, Vec<usize>)>),
+}
+
+/// What a batch's loss compares the network's output with, beyond its 0/1
+/// labels: the graded labels and, for listwise losses, where each query
+/// starts (ending with the batch's length).
+#[derive(Debug, Default)]
+pub(crate) struct Targets {
+    pub grades: Option<Vec<f32>>,
+    pub starts: Option<Vec<usize>>,
 }
 
 impl EpochRows {
-    fn of(data: TrainData<'_>, epoch: usize, seed: u64) -> EpochRows {
+    fn of(data: TrainData<'_>, epoch: usize, p: &CtrParams) -> EpochRows {
+        let seed = p.seed;
+        if let (TrainData::Rows(t), true) = (data, p.loss.is_listwise()) {
+            let groups = t.train.groups.as_deref().unwrap_or_default();
+            return EpochRows::Sessions(session_batches(
+                groups,
+                p.queries_per_batch,
+                p.max_batch_rows,
+                seed,
+                epoch,
+            ));
+        }
         match data {
             TrainData::Pairs(t) => {
                 let (users, items, labels) = t.epoch_rows(epoch);
@@ -384,14 +468,24 @@ impl EpochRows {
         }
     }
 
-    fn len(&self) -> usize {
+    /// Batches of this epoch with `batch_size` rows (listwise: as packed).
+    fn batches(&self, batch_size: usize) -> usize {
         match self {
-            EpochRows::Pairs { users, .. } => users.len(),
-            EpochRows::Rows(idx) => idx.len(),
+            EpochRows::Pairs { users, .. } => users.len().div_ceil(batch_size),
+            EpochRows::Rows(idx) => idx.len().div_ceil(batch_size),
+            EpochRows::Sessions(b) => b.len(),
         }
     }
 
-    fn batch(&self, data: TrainData<'_>, s: usize, e: usize) -> CtrBatch {
+    /// Batch `k` and its targets.
+    fn batch(&self, data: TrainData<'_>, k: usize, batch_size: usize) -> (CtrBatch, Targets) {
+        let range = |n: usize| (k * batch_size, ((k + 1) * batch_size).min(n));
+        let grades_of = |t: &FeatureTask, idx: &[usize]| {
+            t.train
+                .grades
+                .as_ref()
+                .map(|g| idx.iter().map(|&i| g[i]).collect::<Vec<f32>>())
+        };
         match (self, data) {
             (
                 EpochRows::Pairs {
@@ -400,8 +494,34 @@ impl EpochRows {
                     labels,
                 },
                 TrainData::Pairs(t),
-            ) => t.encoder.encode(&users[s..e], &items[s..e], &labels[s..e]),
-            (EpochRows::Rows(idx), TrainData::Rows(t)) => t.train.gather(&idx[s..e]),
+            ) => {
+                let (s, e) = range(users.len());
+                (
+                    t.encoder.encode(&users[s..e], &items[s..e], &labels[s..e]),
+                    Targets::default(),
+                )
+            }
+            (EpochRows::Rows(idx), TrainData::Rows(t)) => {
+                let (s, e) = range(idx.len());
+                let rows = &idx[s..e];
+                (
+                    t.train.gather(rows),
+                    Targets {
+                        grades: grades_of(t, rows),
+                        starts: None,
+                    },
+                )
+            }
+            (EpochRows::Sessions(b), TrainData::Rows(t)) => {
+                let (rows, starts) = &b[k];
+                (
+                    t.train.gather(rows),
+                    Targets {
+                        grades: grades_of(t, rows),
+                        starts: Some(starts.clone()),
+                    },
+                )
+            }
             _ => unreachable!("epoch rows come from the same data"),
         }
     }
@@ -418,6 +538,9 @@ impl TrainData<'_> {
     fn metric(&self) -> ValidationMetric {
         match self {
             TrainData::Pairs(_) => ValidationMetric::SampledNdcg10,
+            TrainData::Rows(t) if t.train.grades.is_some() && t.train.groups.is_some() => {
+                ValidationMetric::QueryNdcg10
+            }
             TrainData::Rows(_) => ValidationMetric::Auc,
         }
     }
@@ -459,8 +582,15 @@ impl TrainData<'_> {
                 Some(v) if !v.is_empty() => {
                     let scores = score_rows(net, t.schema(), v, batch, device);
                     let labels = v.positives();
+                    let ndcg10 = match (&v.grades, &v.groups) {
+                        (Some(g), Some(q)) => {
+                            let per = crate::metrics::listwise::query_ndcg(&scores, g, q, 10);
+                            per.values.iter().sum::<f64>() / per.values.len().max(1) as f64
+                        }
+                        _ => f64::NAN,
+                    };
                     ValidationMetrics {
-                        ndcg10: f64::NAN,
+                        ndcg10,
                         hr10: f64::NAN,
                         auc: crate::metrics::pointwise::auc(&scores, &labels).unwrap_or(f64::NAN),
                         logloss: crate::metrics::pointwise::log_loss(&scores, &labels),
@@ -498,7 +628,7 @@ impl<'a> Trainer<'a> {
         self.ad.seed(p.seed);
         let mut net = CtrNet::new(schema, &p.net, &self.ad);
         let mut optim = p.build_optimizer();
-        let plan = InputPlan::new(schema);
+        let plan = net.input_plan(schema);
         let n_params = net.num_params();
         let mut state = TrainState {
             params: p.clone(),
@@ -555,15 +685,14 @@ impl<'a> Trainer<'a> {
                 _ => state.lr,
             };
             let t0 = Instant::now();
-            let order = EpochRows::of(self.task, epoch, p.seed);
-            let n = order.len();
-            let bar = batch_bar(n.div_ceil(p.batch_size) as u64, epoch, p.verbose);
+            let order = EpochRows::of(self.task, epoch, p);
+            let batches = order.batches(p.batch_size);
+            let bar = batch_bar(batches as u64, epoch, p.verbose);
             let (mut total, mut rows) = (0.0f64, 0usize);
-            for s in (0..n).step_by(p.batch_size) {
-                let e = (s + p.batch_size).min(n);
-                let b = order.batch(self.task, s, e);
+            for k in 0..batches {
+                let (b, targets) = order.batch(self.task, k, p.batch_size);
                 let value;
-                (net, value) = train_step(net, &mut optim, lr, p.l2_embedding, &plan, &b, &self.ad);
+                (net, value) = train_step(net, &mut optim, lr, p, &plan, &b, &targets, &self.ad);
                 let batch_len = b.len as f64;
                 total += value * batch_len;
                 rows += b.len;
@@ -583,7 +712,7 @@ impl<'a> Trainer<'a> {
                 .task
                 .validate(&net.valid(), p.eval_batch, &self.dev.device);
             let value = match self.task.metric() {
-                ValidationMetric::SampledNdcg10 => m.ndcg10,
+                ValidationMetric::SampledNdcg10 | ValidationMetric::QueryNdcg10 => m.ndcg10,
                 ValidationMetric::Auc => m.auc,
             };
             let eval_seconds = t1.elapsed().as_secs_f64();
@@ -611,6 +740,17 @@ impl<'a> Trainer<'a> {
                     log.loss,
                     log.val_auc,
                     log.val_logloss,
+                    log.train_seconds,
+                    log.eval_seconds,
+                    if improved { "  *" } else { "" }
+                );
+            } else if p.verbose && validated && self.task.metric() == ValidationMetric::QueryNdcg10
+            {
+                println!(
+                    "epoch {epoch:>3}  loss {:.4}  val NDCG@10 {:.4}  AUC {:.4}  train {:.2}s  eval {:.2}s{}",
+                    log.loss,
+                    log.val_ndcg10,
+                    log.val_auc,
                     log.train_seconds,
                     log.eval_seconds,
                     if improved { "  *" } else { "" }
@@ -716,22 +856,54 @@ pub(crate) fn score_candidates(
 }
 
 /// One optimiser step on batch `b` (labels included) on the autodiff
-/// `device`: BCE with logits, plus `l2_embedding` × Σ embedding² when > 0.
-/// Returns the updated network and the batch's mean BCE.
+/// `device` with `p.loss` — BCE with logits on the 0/1 labels, MSE against
+/// the grades (or labels), or a listwise loss over the batch's queries
+/// (its per-row gradient applied through `Σ logit ⊙ λ`) — plus
+/// `l2_embedding` × Σ embedding² when > 0. Returns the updated network and
+/// the batch's loss.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn train_step(
     net: CtrNet,
     optim: &mut burn::optim::ModuleOptimizer,
     lr: f64,
-    l2_embedding: f64,
+    p: &CtrParams,
     plan: &InputPlan,
     b: &crate::features::CtrBatch,
+    targets: &Targets,
     device: &Device,
 ) -> (CtrNet, f64) {
-    let y = Tensor::<2>::from_data(TensorData::new(b.labels.clone(), [b.len, 1]), device);
-    let loss = bce_with_logits(net.forward(plan.input(b, device)), y);
-    let value = loss.clone().into_scalar::<f32>() as f64;
+    let column = |v: Vec<f32>| Tensor::<2>::from_data(TensorData::new(v, [b.len, 1]), device);
+    let logits = net.forward(plan.input(b, device));
+    let (loss, value) = match p.loss {
+        Loss::Bce => {
+            let loss = bce_with_logits(logits, column(b.labels.clone()));
+            let value = loss.clone().into_scalar::<f32>() as f64;
+            (loss, value)
+        }
+        Loss::Mse => {
+            let y = column(targets.grades.clone().unwrap_or_else(|| b.labels.clone()));
+            let d = logits - y;
+            let loss = (d.clone() * d).mean();
+            let value = loss.clone().into_scalar::<f32>() as f64;
+            (loss, value)
+        }
+        listwise => {
+            let scores: Vec<f32> = logits
+                .clone()
+                .into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .expect("f32 logits");
+            let rel = targets.grades.as_deref().unwrap_or(&b.labels);
+            let whole = [0, b.len];
+            let starts = targets.starts.as_deref().unwrap_or(&whole);
+            let (value, grad) = batch_loss(&scores, rel, starts, listwise);
+            let lambdas = column(grad.into_iter().map(|g| g as f32).collect());
+            ((logits * lambdas).sum(), value)
+        }
+    };
     let loss = match net.embedding_l2() {
-        Some(l2) if l2_embedding > 0.0 => loss + l2.mul_scalar(l2_embedding),
+        Some(l2) if p.l2_embedding > 0.0 => loss + l2.mul_scalar(p.l2_embedding),
         _ => loss,
     };
     let grads = GradientsParams::from_grads(loss.backward(), &net);
@@ -775,7 +947,7 @@ fn score_batches(
     device: &Device,
     rows: &(dyn Fn(usize, usize) -> CtrBatch + Sync),
 ) -> Vec<f32> {
-    let plan = InputPlan::new(schema);
+    let plan = net.input_plan(schema);
     let score = |s: usize, e: usize| -> Vec<f32> {
         let b = rows(s, e);
         let logits = net.forward(plan.input(&b, device));
