@@ -144,9 +144,9 @@ impl Report {
     /// `model on dataset: protocol; users; fit, recommend` — the short
     /// caption (the parameters are listed apart, [`Report::param_line`]).
     fn heading(&self) -> String {
-        // Pointwise reports are over rows (the protocol says how many),
-        // not users.
-        let users = if self.users.is_empty() {
+        // Pointwise reports are over rows and listwise ones over queries
+        // (the protocol says how many), not users.
+        let users = if self.users.is_empty() || self.protocol.starts_with("listwise") {
             String::new()
         } else {
             format!("; {} users", self.users.len())
@@ -324,6 +324,11 @@ impl Report {
             a: self.model.clone(),
             b: other.model.clone(),
             users: common.len(),
+            unit: if self.protocol.starts_with("listwise") {
+                "queries".into()
+            } else {
+                "users".into()
+            },
             rows,
         }
     }
@@ -390,8 +395,10 @@ impl std::fmt::Display for Report {
 pub struct Comparison {
     pub a: String,
     pub b: String,
-    /// Users evaluated by both.
+    /// Users evaluated by both (queries under the listwise protocol).
     pub users: usize,
+    /// What the paired units are: `users`, or `queries` (listwise).
+    pub unit: String,
     /// `(metric, mean a, mean b, paired test of b - a)`.
     pub rows: Vec<(String, f64, f64, Paired)>,
 }
@@ -428,8 +435,8 @@ impl Comparison {
         let (h, r) = self.table();
         html_table(
             Some(&format!(
-                "{} vs {} over {} users",
-                self.b, self.a, self.users
+                "{} vs {} over {} {}",
+                self.b, self.a, self.users, self.unit
             )),
             &h,
             &r,
@@ -445,7 +452,11 @@ impl Comparison {
 impl std::fmt::Display for Comparison {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (h, r) = self.table();
-        writeln!(f, "{} vs {} over {} users", self.b, self.a, self.users)?;
+        writeln!(
+            f,
+            "{} vs {} over {} {}",
+            self.b, self.a, self.users, self.unit
+        )?;
         f.write_str(&text_table(&h, &r))
     }
 }
