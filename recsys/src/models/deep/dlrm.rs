@@ -60,6 +60,28 @@ pub fn dlrm_tables(schema: &DatasetSchema, dim: usize) -> Vec<BagTable> {
     t
 }
 
+/// Checks that `schema` gives `interaction` something to combine: the dot
+/// products need at least two vectors (the bottom output of the dense
+/// fields, and one per sparse or sequence field).
+pub fn check_schema(schema: &DatasetSchema, interaction: Interaction) -> crate::Result<()> {
+    let (_, n_dense, _) = schema.counts();
+    let vectors = dlrm_tables(schema, 1).len() + usize::from(n_dense > 0);
+    let needed = if interaction == Interaction::Cat {
+        1
+    } else {
+        2
+    };
+    if vectors < needed {
+        return Err(crate::Error::param(
+            "interaction",
+            format!(
+                "DLRM's {interaction:?} interaction needs at least {needed} vectors (the dense fields' bottom output and one per categorical field); this data gives {vectors}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 impl DlrmNet {
     /// Layers for `schema`: tables of `dim`, bottom MLP `bottom` then
     /// `dim` (when the schema has dense fields), top MLP `top` then 1.
@@ -179,6 +201,19 @@ mod tests {
             dense: vec![0.5, 0.1, 0.9, 0.0],
             labels: vec![1.0, 0.0],
         }
+    }
+
+    #[test]
+    fn a_dot_interaction_needs_two_vectors() {
+        let mut a = FieldSchema::sparse("a", 4);
+        a.vocab = 6;
+        let one = DatasetSchema { fields: vec![a] };
+        let e = check_schema(&one, Interaction::Dot)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("interaction") && e.contains("gives 1"), "{e}");
+        assert!(check_schema(&one, Interaction::Cat).is_ok());
+        assert!(check_schema(&schema(), Interaction::Dot).is_ok());
     }
 
     #[test]

@@ -264,6 +264,7 @@ impl CtrParams {
                 "MovieLens CTR pairs train with BCE; the other losses need a feature task",
             ));
         }
+        self.check_schema(&task.schema)?;
         let dev = self.compute.resolve()?;
         Trainer::new(self, TrainData::Pairs(task), dev).run()
     }
@@ -291,8 +292,17 @@ impl CtrParams {
                 ),
             ));
         }
+        self.check_schema(task.schema())?;
         let dev = self.compute.resolve()?;
         Trainer::new(self, TrainData::Rows(task), dev).run()
+    }
+
+    /// What the network needs of the data (DLRM: vectors to interact).
+    fn check_schema(&self, schema: &crate::features::DatasetSchema) -> Result<()> {
+        if self.net.arch == Arch::Dlrm {
+            super::dlrm::check_schema(schema, self.net.interaction)?;
+        }
+        Ok(())
     }
 
     pub(crate) fn build_optimizer(&self) -> burn::optim::ModuleOptimizer {
