@@ -17,6 +17,17 @@ use crate::{Error, Result};
 /// path that exists and is not a regular file (a device such as `/dev/full`,
 /// a FIFO, a directory) is refused rather than replaced by a regular file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, |w| w.write_all(bytes).map_err(|e| Error::io(path, e)))
+}
+
+/// [`write_atomic`] for output produced piece by piece: `fill` writes into
+/// a buffered writer on the temporary file (so the whole output never has
+/// to be in memory); only when it returns `Ok` is the file flushed, synced
+/// and renamed over `path`. On an error nothing at `path` changes.
+pub fn write_atomic_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> Result<()>,
+) -> Result<()> {
     let target = resolve_target(path)?;
     if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(path, e))?;
@@ -26,9 +37,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = target.with_file_name(format!(".{name}.tmp{}", std::process::id()));
-    let written = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
+    let cleanup = |e: Error| {
+        let _ = std::fs::remove_file(&tmp);
+        e
+    };
+    let file = std::fs::File::create(&tmp).map_err(|e| cleanup(Error::io(path, e)))?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+    fill(&mut w).map_err(cleanup)?;
+    let finished = (|| -> std::io::Result<()> {
+        let f = w.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
         drop(f);
         std::fs::rename(&tmp, &target)?;
@@ -40,10 +57,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         }
         Ok(())
     })();
-    written.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, e)
-    })
+    finished.map_err(|e| cleanup(Error::io(path, e)))
 }
 
 /// The regular file that `path` names: `path` itself, or the final target

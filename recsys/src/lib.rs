@@ -39,6 +39,7 @@ pub mod report;
 pub mod sparse;
 pub mod split;
 pub mod stages;
+pub mod template;
 pub mod tune;
 
 pub use plotly;

@@ -321,6 +321,7 @@ impl Pipeline {
             Split::Stratified { train, by, .. } => {
                 format!("stratified by {by:?} (train {train})").to_lowercase()
             }
+            Split::ColdUsers { test, .. } => format!("cold-start users (test {test})"),
             Split::Predefined { .. } => "predefined files".into(),
             #[allow(unreachable_patterns)]
             _ => "custom".into(),
@@ -508,7 +509,14 @@ impl Pipeline {
     /// Loads, splits, fits every stage, scores and computes the metrics, in
     /// named steps: [`Pipeline::validate`] the plan → prepare the data →
     /// fit the stages → score under the protocol → build the report.
-    pub fn evaluate(mut self) -> Result<Report> {
+    pub fn evaluate(self) -> Result<Report> {
+        self.evaluate_keeping().map(|(report, _)| report)
+    }
+
+    /// [`Pipeline::evaluate`], also returning the fitted model of the last
+    /// scoring stage (rank, else recall): its learning curve says which
+    /// epoch early stopping kept, and it can recommend.
+    pub fn evaluate_keeping(mut self) -> Result<(Report, Box<dyn Scorer>)> {
         self.validate()?;
         let (recall_pool, rank_pool) = (self.recall_pool, self.rank_pool);
         if let Some(r) = self.recall.as_mut() {
@@ -526,8 +534,9 @@ impl Pipeline {
         } else {
             self.score_full(&prepared, &fitted)
         };
-        Ok(Report::from_parts(ReportParts {
-            model: fitted.model_name(),
+        let model = fitted.model_name();
+        let report = Report::from_parts(ReportParts {
+            model,
             params: fitted.params,
             dataset: prepared.dataset,
             protocol: self.describe_with(&prepared.train),
@@ -537,7 +546,12 @@ impl Pipeline {
             fit_seconds: fitted.fit_seconds,
             recommend_seconds: scored.seconds,
             seed: self.seed,
-        }))
+        });
+        let scorer = match fitted.rank {
+            Some(r) => r.0,
+            None => fitted.recall.expect("fitted recall stage"),
+        };
+        Ok((report, scorer))
     }
 
     /// The protocol in words, with the item universe full ranking ranks.

@@ -25,11 +25,14 @@ pub use crate::models::mf::{
     Als, AlsSolver, Bpr, Ease, EaseModel, FactorModel, NegativeSampling, Svd, SvdModel,
 };
 pub use crate::models::retrieval::{AnnIndex, AnnParams, AnnRecall};
+#[cfg(feature = "deep")]
+pub use crate::models::tower::{TowerLoss, TwoTower, TwoTowerModel};
 pub use crate::models::training::{EpochLog, LearningCurve};
 pub use crate::models::{
     Fit, FitInput, ItemCF, ItemCFModel, Popularity, PopularityModel, Random, RandomModel, Scorer,
     UserCF, UserCFModel, model_from_name,
 };
+pub use crate::template::{Template, TemplateConfig, write_recommendations};
 // `FitRows` is not here: `CtrParams` implements it and `Fit` with the same
 // method names (use `recsys::models::FitRows` to implement a row model).
 pub use crate::display::FrameHtml;

@@ -20,6 +20,8 @@ mod mf;
 mod peers;
 mod pipeline;
 mod split;
+#[cfg(feature = "deep")]
+mod two_tower;
 
 use std::path::PathBuf;
 

@@ -105,12 +105,35 @@ enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// The recommender template's workflow on any delimited file (see
+    /// configs/template_*.toml): eda → train-validation → train-production
+    /// → predict.
+    Template {
+        /// The step.
+        #[arg(value_enum)]
+        step: TemplateStep,
+        /// The template config.
+        config: PathBuf,
+    },
     /// Compare the report JSON files in a folder (and its subfolders'
     /// `report.json`, e.g. `recsys train` runs) side by side.
     Compare {
         /// Folder of `*.json` reports or of run folders.
         runs: PathBuf,
     },
+}
+
+/// A step of the template workflow.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum TemplateStep {
+    /// Summary and charts → OUTPUT/figures/.
+    Eda,
+    /// Validation split, model, held-out report → OUTPUT/validation/.
+    TrainValidation,
+    /// The model on all the data for the kept epochs → OUTPUT/production/.
+    TrainProduction,
+    /// Top-N unseen items per user → OUTPUT/recommendations.json.
+    Predict,
 }
 
 fn parse_params(raw: &[String]) -> Result<Vec<(String, String)>> {
@@ -218,6 +241,23 @@ fn run(cli: Cli) -> Result<()> {
             }
             let report = pipeline.evaluate()?;
             finish(&report, json.as_ref())
+        }
+        Command::Template { step, config } => {
+            let t = crate::template::Template::load(&config)?;
+            match step {
+                TemplateStep::Eda => print!("{}", t.eda()?),
+                TemplateStep::TrainValidation => println!("{}", t.train_validation()?),
+                TemplateStep::TrainProduction => println!("{}", t.train_production()?),
+                TemplateStep::Predict => {
+                    let s = t.predict()?;
+                    println!("{s}");
+                    eprintln!(
+                        "wrote {}",
+                        t.config().out_dir().join("recommendations.json").display()
+                    );
+                }
+            }
+            Ok(())
         }
         Command::Compare { runs } => {
             let mut files: Vec<PathBuf> = std::fs::read_dir(&runs)

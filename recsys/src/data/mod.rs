@@ -11,6 +11,7 @@ mod loader;
 pub mod movielens;
 pub mod synthetic;
 
+pub(crate) use delimited::Table;
 pub use delimited::{Encoding, Separator};
 pub use eda::Summary;
 pub use features::{FeatureColumn, Features, ItemFeatures, UserFeatures};
@@ -60,6 +61,68 @@ impl Dataset {
     /// MovieLens 1M, see [`movielens::movielens_1m`].
     pub fn movielens_1m() -> crate::Result<Dataset> {
         movielens::movielens_1m()
+    }
+
+    /// Writes the dataset as tab-separated files with a header, the shape a
+    /// practitioner's export has: `interactions.tsv` (`user`, `item`, then
+    /// `score` and `timestamp` when present), `users.tsv` and `items.tsv`
+    /// (`id`, then every feature column; labels joined by `|`), each
+    /// atomically. Returns the paths written.
+    pub fn export_tsv(&self, dir: &std::path::Path) -> crate::Result<Vec<std::path::PathBuf>> {
+        let x = &self.interactions;
+        let mut text = String::from("user\titem");
+        if x.ratings().is_some() {
+            text.push_str("\tscore");
+        }
+        if x.timestamps().is_some() {
+            text.push_str("\ttimestamp");
+        }
+        text.push('\n');
+        for r in 0..x.len() {
+            text.push_str(x.users().raw(x.user_indices()[r]));
+            text.push('\t');
+            text.push_str(x.items().raw(x.item_indices()[r]));
+            if let Some(s) = x.ratings() {
+                text.push_str(&format!("\t{}", s[r]));
+            }
+            if let Some(t) = x.timestamps() {
+                text.push_str(&format!("\t{}", t[r]));
+            }
+            text.push('\n');
+        }
+        let mut out = vec![dir.join("interactions.tsv")];
+        crate::io::write_atomic(&out[0], text.as_bytes())?;
+        for (name, f) in [("users.tsv", &self.users), ("items.tsv", &self.items)] {
+            let Some(f) = f else { continue };
+            let mut text = String::from("id");
+            for (c, _) in f.columns() {
+                text.push('\t');
+                text.push_str(c);
+            }
+            text.push('\n');
+            for r in 0..f.len() {
+                text.push_str(f.ids().raw(r as u32));
+                for (_, col) in f.columns() {
+                    text.push('\t');
+                    let clean = |s: &str| s.replace(['\t', '\n', '\r'], " ");
+                    match col {
+                        FeatureColumn::Categorical(v) | FeatureColumn::Text(v) => {
+                            text.push_str(&clean(&v[r]))
+                        }
+                        FeatureColumn::Numeric(v) if v[r].is_finite() => {
+                            text.push_str(&v[r].to_string())
+                        }
+                        FeatureColumn::Numeric(_) => {}
+                        FeatureColumn::MultiLabel(v) => text.push_str(&clean(&v[r].join("|"))),
+                    }
+                }
+                text.push('\n');
+            }
+            let p = dir.join(name);
+            crate::io::write_atomic(&p, text.as_bytes())?;
+            out.push(p);
+        }
+        Ok(out)
     }
 
     /// Interactions from a delimited file with optional user and item

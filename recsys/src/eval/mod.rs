@@ -80,6 +80,34 @@ pub fn ranked_lists(
         .collect()
 }
 
+/// TensorFlow Recommenders' retrieval metric (`FactorizedTopK`, "top-k
+/// categorical accuracy"): the share of the `test` pairs `(u, i)` whose item
+/// is among user `u`'s top `k` of all items, training items **not**
+/// excluded (as TFRS scores them). Users in parallel.
+pub fn factorized_top_k(scorer: &dyn Scorer, test: &Interactions, k: usize) -> f64 {
+    let users: Vec<u32> = (0..test.n_users() as u32)
+        .filter(|&u| !test.user_items(u).is_empty())
+        .collect();
+    let n = scorer.n_items();
+    let rows: usize = users.iter().map(|&u| test.user_items(u).len()).sum();
+    let hits: usize = users
+        .par_iter()
+        .map_init(
+            || vec![0f32; n],
+            |s, &u| {
+                scorer.score_all(u, s);
+                let mut top = ranking::masked_top_k(s, &[], k);
+                top.sort_unstable();
+                test.user_items(u)
+                    .iter()
+                    .filter(|&&i| top.binary_search(&(i as u32)).is_ok())
+                    .count()
+            },
+        )
+        .sum();
+    hits as f64 / rows.max(1) as f64
+}
+
 /// Sorted test items per user (`None` for users without test rows).
 pub fn relevant_sets(test: &Interactions) -> Vec<Option<Vec<u32>>> {
     (0..test.n_users() as u32)

@@ -17,6 +17,8 @@ pub(crate) mod params;
 pub mod persist;
 pub mod retrieval;
 pub mod rows;
+#[cfg(feature = "deep")]
+pub mod tower;
 pub mod training;
 
 pub use baseline::{Popularity, PopularityModel, Random, RandomModel};
@@ -124,6 +126,34 @@ pub trait Scorer: Send + Sync {
         }
     }
 
+    /// Saves the fitted model to `path` (atomically) when its kind has a
+    /// file format (factor models, EASE, SVD, two-tower); load it back with
+    /// [`persist::load_scorer`]. Other kinds answer an error naming them.
+    fn save_model(&self, path: &std::path::Path) -> Result<()> {
+        Err(Error::InvalidData(format!(
+            "{}: this kind of model has no file format (factor models, EASE, SVD and two-tower do)",
+            path.display()
+        )))
+    }
+
+    /// The learning curve of an iterative model's fit (the epoch early
+    /// stopping kept, per-epoch loss and validation metric); `None` for
+    /// models fitted in one step.
+    fn learning_curve(&self) -> Option<&crate::models::training::LearningCurve> {
+        None
+    }
+
+    /// [`Scorer::recommend`] for many `users` (lists in the same order),
+    /// users in parallel; factor models score blocks of users with one
+    /// matrix product each.
+    fn recommend_many(&self, users: &[u32], k: usize, exclude_seen: bool) -> Vec<Vec<(u32, f32)>> {
+        use rayon::prelude::*;
+        users
+            .par_iter()
+            .map(|&u| self.recommend(u, k, exclude_seen))
+            .collect()
+    }
+
     /// True when scores are calibrated probabilities (enables LogLoss).
     fn outputs_probabilities(&self) -> bool {
         false
@@ -170,7 +200,7 @@ pub const MODEL_NAMES: [&str; 9] = [
 /// "known models" part of an error lists them.
 pub(crate) fn deep_names() -> &'static str {
     if cfg!(feature = "deep") {
-        ", deepfm, xdeepfm, attention_deepfm, wide_deep, dcn, dlrm"
+        ", deepfm, xdeepfm, attention_deepfm, wide_deep, dcn, dlrm, two_tower"
     } else {
         ""
     }
@@ -188,6 +218,8 @@ pub fn model_from_name(name: &str, params: &[(String, String)]) -> Result<Box<dy
         "ease" => Box::new(Ease::default()),
         "svd" | "funksvd" | "biasedmf" => Box::new(Svd::params()),
         "svdpp" | "svd++" => Box::new(Svd::plus_plus()),
+        #[cfg(feature = "deep")]
+        "two_tower" | "twotower" => Box::new(tower::TwoTower::default()),
         other => {
             #[cfg(feature = "deep")]
             if let Some(arch) = deep::Arch::from_name(other) {

@@ -248,6 +248,37 @@ impl File {
     }
 }
 
+/// Loads any model written by a `save` of this module (or
+/// [`crate::models::Scorer::save_model`]) as a scorer, by the kind its
+/// header names: factor models (ALS, BPR, two-tower), EASE, SVD.
+pub fn load_scorer(path: impl AsRef<Path>) -> Result<Box<dyn crate::models::Scorer>> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let kind = if bytes.len() >= 16 && &bytes[..8] == MAGIC {
+        let hlen = u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes"));
+        usize::try_from(hlen)
+            .ok()
+            .and_then(|h| bytes.get(16..16usize.checked_add(h)?))
+            .and_then(|b| serde_json::from_slice::<Header>(b).ok())
+            .map(|h| h.kind)
+    } else {
+        None
+    };
+    match kind.as_deref() {
+        Some("factors") => Ok(Box::new(FactorModel::load(path)?)),
+        Some("ease") => Ok(Box::new(EaseModel::load(path)?)),
+        Some("svd") => Ok(Box::new(SvdModel::load(path)?)),
+        Some(other) => Err(Error::InvalidData(format!(
+            "{}: holds a {other} model, which does not score users",
+            path.display()
+        ))),
+        None => Err(Error::InvalidData(format!(
+            "{}: not a recsys model file",
+            path.display()
+        ))),
+    }
+}
+
 impl FactorModel {
     /// Saves the model (factors, biases, learning curve and training
     /// interactions) to `path`, atomically.

@@ -54,6 +54,11 @@ pub enum Split {
     /// (the same row counts; its pandas shuffle is not reproduced row for
     /// row). ML-100K by item at 0.75: 75,066 / 24,934 rows.
     Stratified { train: f64, by: Group, seed: u64 },
+    /// Cold-start users: a seeded `test` share of the users is held out
+    /// with all their rows (they stay in the user universe, with no
+    /// training rows, so feature-based models place them from their
+    /// features alone); the other users' rows are the training part.
+    ColdUsers { test: f64, seed: u64 },
     /// Read from files (`user item [rating [timestamp]]`, header optional).
     Predefined {
         train: PathBuf,
@@ -159,6 +164,10 @@ impl Split {
                     ));
                 }
                 Ok(ratio::stratified(data, *train, *by, *seed))
+            }
+            Split::ColdUsers { test, seed } => {
+                check_share("test", *test)?;
+                Ok(ratio::cold_users(data, *test, *seed))
             }
             Split::Predefined { train, val, test } => predefined(train, val.as_ref(), test),
         }

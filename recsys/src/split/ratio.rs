@@ -74,6 +74,27 @@ pub(super) fn random(data: &Interactions, test: f64, val: f64, seed: u64) -> Spl
     cut(data, &rows, test, val)
 }
 
+/// A seeded `test` share of the users (those with rows) → test with all
+/// their rows; the rest → train.
+pub(super) fn cold_users(data: &Interactions, test: f64, seed: u64) -> SplitData {
+    let mut users: Vec<u32> = (0..data.n_users() as u32)
+        .filter(|&u| !data.user_items(u).is_empty())
+        .collect();
+    users.shuffle(&mut Rng::seed_from_u64(seed));
+    let n_test = (users.len() as f64 * test).round() as usize;
+    let mut held = vec![false; data.n_users()];
+    for &u in &users[..n_test.min(users.len())] {
+        held[u as usize] = true;
+    }
+    let (te, tr): (Vec<usize>, Vec<usize>) =
+        (0..data.len()).partition(|&r| held[data.user_indices()[r] as usize]);
+    SplitData {
+        train: data.select(&tr),
+        val: None,
+        test: data.select(&te),
+    }
+}
+
 fn cut(data: &Interactions, rows: &[usize], test: f64, val: f64) -> SplitData {
     let n = rows.len();
     let n_test = (n as f64 * test).round() as usize;

@@ -134,6 +134,9 @@ impl EaseModel {
 }
 
 impl Scorer for EaseModel {
+    fn save_model(&self, path: &std::path::Path) -> crate::Result<()> {
+        EaseModel::save(self, path)
+    }
     fn n_items(&self) -> usize {
         self.train.n_items()
     }

@@ -83,6 +83,15 @@ impl Scorer for FactorModel {
                 dot(x, self.item_factors(i as u32)) + self.item_bias.as_ref().map_or(0.0, |b| b[i]);
         }
     }
+    fn learning_curve(&self) -> Option<&LearningCurve> {
+        Some(&self.curve)
+    }
+    fn save_model(&self, path: &std::path::Path) -> crate::Result<()> {
+        FactorModel::save(self, path)
+    }
+    fn recommend_many(&self, users: &[u32], k: usize, exclude_seen: bool) -> Vec<Vec<(u32, f32)>> {
+        self.recommend_users(users, k, exclude_seen)
+    }
     fn score_items(&self, user: u32, items: &[u32], out: &mut [f32]) {
         let x = self.user_factors(user);
         for (o, &i) in out.iter_mut().zip(items) {

@@ -298,6 +298,9 @@ impl SvdModel {
 }
 
 impl Scorer for SvdModel {
+    fn save_model(&self, path: &std::path::Path) -> crate::Result<()> {
+        SvdModel::save(self, path)
+    }
     fn n_items(&self) -> usize {
         self.train.n_items()
     }

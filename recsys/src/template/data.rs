@@ -1,0 +1,316 @@
+//! Reading the template's files: interactions by column name, typed
+//! feature files, the minimum-interaction filters. Every error names the
+//! file, the line and the column.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::config::{DataConfig, FeatureFileConfig, Filters, UnknownIds};
+use crate::data::{
+    Dataset, Encoding, FeatureColumn, Features, IdMap, Interactions, Separator, Table,
+};
+use crate::{Error, Result};
+
+/// `","`, `"\t"` (or `tab`), `";"`, `"|"`, `"::"`, `whitespace`; absent:
+/// detected.
+pub(crate) fn separator(text: Option<&str>) -> Result<Separator> {
+    Ok(match text {
+        None => Separator::Auto,
+        Some(",") | Some("comma") => Separator::Comma,
+        Some("\t") | Some("tab") | Some("\\t") => Separator::Tab,
+        Some(";") | Some("semicolon") => Separator::Semicolon,
+        Some("|") | Some("pipe") => Separator::Pipe,
+        Some("::") => Separator::DoubleColon,
+        Some(" ") | Some("whitespace") => Separator::Whitespace,
+        Some(other) => {
+            return Err(Error::Config(format!(
+                "unknown separator {other:?} (\",\", \"\\t\", \";\", \"|\", \"::\", \"whitespace\")"
+            )));
+        }
+    })
+}
+
+/// Opens a delimited file with a header and finds the named columns; a
+/// missing one is an error at line 1 naming it and listing the header.
+fn open(
+    path: &Path,
+    sep: Option<&str>,
+    header: bool,
+    encoding: Encoding,
+    columns: &[&str],
+) -> Result<(Table, Vec<usize>)> {
+    let table = Table::read(path, separator(sep)?, Some(header), encoding)?;
+    let header = table.header.clone().unwrap_or_else(|| {
+        let width = table.records().next().map_or(0, |r| r.fields.len());
+        (1..=width).map(|c| c.to_string()).collect()
+    });
+    let idx = columns
+        .iter()
+        .map(|c| {
+            header.iter().position(|h| h == c).ok_or_else(|| Error::Parse {
+                path: path.to_path_buf(),
+                line: 1,
+                field: c.to_string(),
+                message: format!(
+                    "no such column in the header (it has: {}); check the config's column names and separator",
+                    header.join(", ")
+                ),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((table, idx))
+}
+
+/// Reads the interactions file: users and items by first appearance,
+/// optional scores (numbers) and timestamps (integers).
+pub(crate) fn read_interactions(path: &Path, d: &DataConfig) -> Result<Interactions> {
+    let mut names = vec![d.user.as_str(), d.item.as_str()];
+    names.extend(d.score.as_deref());
+    names.extend(d.timestamp.as_deref());
+    let (table, idx) = open(
+        path,
+        d.separator.as_deref(),
+        d.header,
+        d.encoding.get(),
+        &names,
+    )?;
+    let score_col = d.score.as_ref().map(|_| idx[2]);
+    let ts_col = d
+        .timestamp
+        .as_ref()
+        .map(|_| idx[2 + usize::from(d.score.is_some())]);
+    let (mut users, mut items) = (Interner::default(), Interner::default());
+    let (mut u, mut i) = (Vec::new(), Vec::new());
+    let mut scores = d.score.as_ref().map(|_| Vec::new());
+    let mut times = d.timestamp.as_ref().map(|_| Vec::new());
+    for rec in table.records() {
+        let field = |c: usize, name: &str| -> Result<&str> {
+            let v = rec.field(c, name)?.trim();
+            if v.is_empty() {
+                return Err(rec.error(name, "empty"));
+            }
+            Ok(v)
+        };
+        u.push(users.id(field(idx[0], &d.user)?));
+        i.push(items.id(field(idx[1], &d.item)?));
+        if let (Some(c), Some(s), Some(name)) = (score_col, scores.as_mut(), d.score.as_deref()) {
+            let v: f32 = rec.parse(c, name)?;
+            if !v.is_finite() {
+                return Err(rec.error(name, format!("{v} is not a finite number")));
+            }
+            s.push(v);
+        }
+        if let (Some(c), Some(t), Some(name)) = (ts_col, times.as_mut(), d.timestamp.as_deref()) {
+            let raw = field(c, name)?;
+            let v = raw
+                .parse::<i64>()
+                .or_else(|_| raw.parse::<f64>().map(|f| f as i64))
+                .map_err(|_| rec.error(name, format!("cannot parse {raw:?} as a Unix time")))?;
+            t.push(v);
+        }
+    }
+    if u.is_empty() {
+        return Err(Error::BadFile {
+            path: path.to_path_buf(),
+            message: "no data rows after the header".into(),
+        });
+    }
+    Interactions::new(
+        Arc::new(IdMap::from_ordered(users.ids)),
+        Arc::new(IdMap::from_ordered(items.ids)),
+        u,
+        i,
+        scores,
+        times,
+    )
+}
+
+/// Raw ids to indices in order of first appearance.
+#[derive(Default)]
+struct Interner {
+    map: HashMap<String, u32>,
+    ids: Vec<String>,
+}
+
+impl Interner {
+    fn id(&mut self, raw: &str) -> u32 {
+        if let Some(&i) = self.map.get(raw) {
+            return i;
+        }
+        let i = self.ids.len() as u32;
+        self.map.insert(raw.to_string(), i);
+        self.ids.push(raw.to_string());
+        i
+    }
+}
+
+/// Reads a feature file's named columns, typed as the config says. Ids not
+/// in `known` follow `unknown_ids`; the ids kept that are not in `known`
+/// are returned too (cold start).
+pub(crate) fn read_features(
+    path: &Path,
+    f: &FeatureFileConfig,
+    known: &IdMap,
+) -> Result<(Features, Vec<String>)> {
+    let mut names: Vec<&str> = vec![f.id.as_str()];
+    names.extend(f.categorical.iter().map(String::as_str));
+    names.extend(f.numeric.iter().map(String::as_str));
+    names.extend(f.multi_label.keys().map(String::as_str));
+    names.extend(f.text.iter().map(String::as_str));
+    let (table, idx) = open(
+        path,
+        f.separator.as_deref(),
+        f.header,
+        f.encoding.get(),
+        &names,
+    )?;
+    let mut ids = Vec::new();
+    let mut cold = Vec::new();
+    let mut values: Vec<Vec<String>> = vec![Vec::new(); names.len()];
+    let mut seen = std::collections::HashSet::new();
+    let mut numeric: Vec<Vec<f32>> = vec![Vec::new(); f.numeric.len()];
+    let n_cat = f.categorical.len();
+    for rec in table.records() {
+        let id = rec.field(idx[0], &f.id)?.trim();
+        if id.is_empty() {
+            return Err(rec.error(&f.id, "empty id"));
+        }
+        if known.get(id).is_none() {
+            match f.unknown_ids {
+                UnknownIds::Error => {
+                    return Err(rec.error(
+                        &f.id,
+                        format!(
+                            "id {id:?} does not occur in the interactions (after the filters); \
+                             set unknown_ids = \"keep\" to recommend from features alone (cold start) \
+                             or \"drop\" to ignore such rows"
+                        ),
+                    ));
+                }
+                UnknownIds::Drop => continue,
+                UnknownIds::Keep => cold.push(id.to_string()),
+            }
+        }
+        if !seen.insert(id.to_string()) {
+            return Err(rec.error(&f.id, format!("duplicate id {id:?}")));
+        }
+        ids.push(id.to_string());
+        for (k, name) in names.iter().enumerate().skip(1) {
+            let v = rec.field(idx[k], name)?.trim();
+            let nk = k - 1;
+            if nk >= n_cat && nk < n_cat + f.numeric.len() {
+                let x = if v.is_empty() {
+                    f32::NAN
+                } else {
+                    v.parse::<f32>()
+                        .map_err(|_| rec.error(name, format!("cannot parse {v:?} as a number")))?
+                };
+                numeric[nk - n_cat].push(x);
+            } else {
+                values[k].push(v.to_string());
+            }
+        }
+    }
+    if ids.is_empty() {
+        return Err(Error::BadFile {
+            path: path.to_path_buf(),
+            message: "no data rows after the header".into(),
+        });
+    }
+    let mut out = Features::new(IdMap::from_ordered(ids));
+    let mut k = 1;
+    for c in &f.categorical {
+        out = out.with_column(
+            c,
+            FeatureColumn::Categorical(std::mem::take(&mut values[k])),
+        );
+        k += 1;
+    }
+    for (c, v) in f.numeric.iter().zip(numeric) {
+        out = out.with_column(c, FeatureColumn::Numeric(v));
+        k += 1;
+    }
+    for (c, sep) in &f.multi_label {
+        let labels = values[k]
+            .iter()
+            .map(|v| {
+                v.split(sep.as_str())
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .collect();
+        out = out.with_column(c, FeatureColumn::MultiLabel(labels));
+        k += 1;
+    }
+    for c in &f.text {
+        out = out.with_column(c, FeatureColumn::Text(std::mem::take(&mut values[k])));
+        k += 1;
+    }
+    Ok((out, cold))
+}
+
+/// The template's dataset: the interactions after the filters (id maps
+/// compacted), with the feature tables, and the feature-only ids kept for
+/// cold start appended to the id maps (no rows).
+pub(crate) fn load_dataset(
+    base: &dyn Fn(&Path) -> std::path::PathBuf,
+    d: &DataConfig,
+    filters: &Filters,
+) -> Result<Dataset> {
+    let path = base(&d.interactions);
+    let raw = read_interactions(&path, d)?;
+    let x = raw
+        .k_core(
+            filters.min_interactions_per_user,
+            filters.min_interactions_per_item,
+        )
+        .compact();
+    if x.is_empty() {
+        return Err(Error::InvalidData(format!(
+            "{}: no interactions are left after the filters (min {} per user, {} per item)",
+            path.display(),
+            filters.min_interactions_per_user,
+            filters.min_interactions_per_item
+        )));
+    }
+    let users = match &d.user_features {
+        Some(f) => Some(read_features(&base(&f.path), f, x.users())?),
+        None => None,
+    };
+    let items = match &d.item_features {
+        Some(f) => Some(read_features(&base(&f.path), f, x.items())?),
+        None => None,
+    };
+    let extend = |map: &Arc<IdMap>, extra: Option<&Vec<String>>| -> Arc<IdMap> {
+        match extra {
+            Some(e) if !e.is_empty() => {
+                let mut ids = map.raw_ids().to_vec();
+                ids.extend(e.iter().cloned());
+                Arc::new(IdMap::from_ordered(ids))
+            }
+            _ => map.clone(),
+        }
+    };
+    let um = extend(x.users(), users.as_ref().map(|u| &u.1));
+    let im = extend(x.items(), items.as_ref().map(|i| &i.1));
+    let x = Interactions::new(
+        um,
+        im,
+        x.user_indices().to_vec(),
+        x.item_indices().to_vec(),
+        x.ratings().map(<[f32]>::to_vec),
+        x.timestamps().map(<[i64]>::to_vec),
+    )?;
+    Ok(Dataset {
+        name: path.file_name().map_or_else(
+            || "interactions".into(),
+            |n| n.to_string_lossy().into_owned(),
+        ),
+        interactions: x,
+        users: users.map(|u| u.0),
+        items: items.map(|i| i.0),
+    })
+}
