@@ -160,3 +160,67 @@ mod tests {
         assert!(e.to_string().contains("threads"));
     }
 }
+
+/// The top `n` items of each of `users` (raw ids) by `scorer`, the user's
+/// training items excluded, as one HTML table: a row per rank, a column per
+/// user, each cell the item's `title` column from `items` (its raw id when
+/// it has none) — the "a few users' real top 10" table of every notebook.
+/// An unknown user is an error naming it.
+pub fn top_n_titles(
+    scorer: &dyn crate::models::Scorer,
+    users: &[&str],
+    items: &crate::data::Features,
+    n: usize,
+) -> crate::Result<crate::display::Html> {
+    let train = scorer.train();
+    let mut columns = Vec::new();
+    for &u in users {
+        let idx = train.users().get(u).ok_or_else(|| {
+            crate::Error::InvalidData(format!("user {u:?} is not in the model's training data"))
+        })?;
+        let titles: Vec<String> = scorer
+            .recommend(idx, n, true)
+            .into_iter()
+            .map(|(i, _)| {
+                let raw = train.items().raw(i);
+                items.text("title", raw).unwrap_or(raw).to_string()
+            })
+            .collect();
+        columns.push(titles);
+    }
+    Ok(crate::display::Html(titles_table(users, &columns, n)))
+}
+
+/// [`top_n_titles`]'s table from its columns (pure).
+fn titles_table(users: &[&str], columns: &[Vec<String>], n: usize) -> String {
+    let mut head = vec!["rank".to_string()];
+    head.extend(users.iter().map(|u| format!("user {u}")));
+    let rows: Vec<Vec<String>> = (0..n)
+        .map(|k| {
+            let mut row = vec![(k + 1).to_string()];
+            row.extend(
+                columns
+                    .iter()
+                    .map(|c| c.get(k).cloned().unwrap_or_default()),
+            );
+            row
+        })
+        .collect();
+    html_table(Some(&format!("Top {n}, seen items excluded")), &head, &rows)
+}
+
+#[cfg(test)]
+mod top_n_tests {
+    use super::*;
+
+    #[test]
+    fn titles_table_has_a_row_per_rank_and_a_column_per_user() {
+        let h = titles_table(
+            &["1", "2"],
+            &[vec!["A".into(), "B".into()], vec!["C".into()]],
+            2,
+        );
+        assert!(h.contains("user 1") && h.contains("user 2") && h.contains("Top 2"));
+        assert_eq!(h.matches("<tr>").count(), 3);
+    }
+}

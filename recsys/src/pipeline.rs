@@ -74,6 +74,7 @@ pub struct Pipeline {
     side: Option<Dataset>,
     /// True for [`Pipeline::predefined`]: the split's files are the data.
     files_are_the_data: bool,
+    encoding: crate::data::Encoding,
     /// An item file whose items join full ranking's universe.
     catalogue: Option<PathBuf>,
 }
@@ -100,6 +101,7 @@ impl Pipeline {
             name: None,
             side: None,
             files_are_the_data: false,
+            encoding: crate::data::Encoding::Utf8,
             catalogue: None,
         }
     }
@@ -160,6 +162,12 @@ impl Pipeline {
     pub fn predefined_sampled(train: impl Into<PathBuf>, candidates: impl Into<PathBuf>) -> Self {
         let candidates = candidates.into();
         Self::predefined(train, candidates.clone()).candidates_file(candidates)
+    }
+
+    /// The text encoding of predefined split files. Defaults to UTF-8.
+    pub fn encoding(mut self, e: crate::data::Encoding) -> Self {
+        self.encoding = e;
+        self
     }
 
     /// Keeps interactions with rating ≥ `threshold` as implicit positives.
@@ -366,7 +374,12 @@ impl Pipeline {
             Some(t) => all.implicit(t),
             None => all.clone(),
         };
-        let mut split: SplitData = self.split.apply(&data)?;
+        let mut split: SplitData = match &self.split {
+            Split::Predefined { train, val, test } => {
+                crate::split::predefined_encoded(train, val.as_ref(), test, self.encoding)?
+            }
+            other => other.apply(&data)?,
+        };
         if let Some(path) = &self.catalogue {
             split = with_catalogue(split, path)?;
         }

@@ -222,3 +222,49 @@ fn train_writes_a_run_that_evaluate_and_compare_read() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("bad.toml"), "{}", stderr(&o));
 }
+
+#[test]
+fn latin1_split_files_need_and_take_an_encoding() {
+    let dir = temp_dir("cli-latin1");
+    // User ids with an é in Latin-1 (byte 0xE9), which is not UTF-8.
+    let mut train = Vec::new();
+    let mut test = Vec::new();
+    for u in 0..6 {
+        for i in 0..5 {
+            let text = format!("caf\u{e9}{u}\titem{i}\n");
+            let line: Vec<u8> = text.chars().map(|c| c as u32 as u8).collect();
+            if i == 4 {
+                test.extend(line);
+            } else {
+                train.extend(line);
+            }
+        }
+    }
+    let (tr, te) = (dir.join("train.tsv"), dir.join("test.tsv"));
+    std::fs::write(&tr, &train).unwrap();
+    std::fs::write(&te, &test).unwrap();
+    let args = [
+        "evaluate",
+        "--train",
+        tr.to_str().unwrap(),
+        "--test",
+        te.to_str().unwrap(),
+        "--model",
+        "popularity",
+    ];
+    let o = recsys(&args);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("train.tsv:1") && e.contains("--encoding latin1"),
+        "{e}"
+    );
+    let mut with = args.to_vec();
+    with.extend(["--encoding", "latin1"]);
+    let o = recsys(&with);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut bad = args.to_vec();
+    bad.extend(["--encoding", "ebcdic"]);
+    let o = recsys(&bad);
+    assert!(stderr(&o).contains("unknown encoding"), "{}", stderr(&o));
+}

@@ -371,3 +371,27 @@ fn factorized_top_k_counts_test_pairs_in_the_unmasked_top_k() {
     assert_eq!(recsys::eval::factorized_top_k(pop.as_ref(), &test, 1), 0.5);
     assert_eq!(recsys::eval::factorized_top_k(pop.as_ref(), &test, 4), 1.0);
 }
+
+#[test]
+fn the_production_model_trains_the_kept_iterations_of_als() {
+    let dir = temp_dir("template-als");
+    let cfg = practitioner_files(&dir);
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "name = \"two_tower\"\nparams = { epochs = 5, batch_size = 64 }",
+        "name = \"als\"\nparams = { iterations = 4, factors = 8 }",
+    );
+    let cfg = write(&dir, "als.toml", &text);
+    let t = Template::load(&cfg).unwrap();
+    let val = t.train_validation().unwrap();
+    let kept = val.kept_epoch.unwrap();
+    let prod = t.train_production().unwrap();
+    assert!(prod.saved);
+    assert!(
+        prod.params
+            .iter()
+            .any(|(k, v)| k == "iterations" && v == &kept.to_string()),
+        "{:?}",
+        prod.params
+    );
+    assert_eq!(t.predict().unwrap().users, 60);
+}

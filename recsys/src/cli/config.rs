@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::data::{InteractionsFile, Separator};
+use crate::data::{Encoding, InteractionsFile, Separator};
 use crate::eval::Protocol;
 use crate::models::model_from_name;
 use crate::pipeline::{DataSource, Pipeline};
@@ -59,6 +59,8 @@ pub enum DatasetConfig {
         #[serde(default)]
         separator: Separator,
         header: Option<bool>,
+        #[serde(default)]
+        encoding: Encoding,
         implicit_threshold: Option<f32>,
     },
     /// Predefined split files; `candidates` switches to the sampled protocol.
@@ -66,6 +68,8 @@ pub enum DatasetConfig {
         train: PathBuf,
         test: Option<PathBuf>,
         candidates: Option<PathBuf>,
+        #[serde(default)]
+        encoding: Encoding,
     },
 }
 
@@ -191,6 +195,7 @@ impl RunConfig {
                 train,
                 test,
                 candidates,
+                ..
             } => {
                 *train = relative(base, train);
                 if let Some(t) = test {
@@ -228,9 +233,12 @@ impl RunConfig {
                 path,
                 separator,
                 header,
+                encoding,
                 implicit_threshold,
             } => {
-                let mut f = InteractionsFile::new(path).separator(separator.clone());
+                let mut f = InteractionsFile::new(path)
+                    .separator(separator.clone())
+                    .encoding(*encoding);
                 if let Some(h) = header {
                     f = f.header(*h);
                 }
@@ -240,6 +248,7 @@ impl RunConfig {
                 train,
                 test,
                 candidates,
+                encoding,
             } => {
                 let p = match (test, candidates) {
                     (_, Some(c)) => Pipeline::predefined_sampled(train, c),
@@ -250,7 +259,7 @@ impl RunConfig {
                         ));
                     }
                 };
-                (p, None)
+                (p.encoding(*encoding), None)
             }
         };
         if let Some(t) = threshold {

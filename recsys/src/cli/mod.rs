@@ -104,6 +104,9 @@ enum Command {
         /// Write the report (model, params, metrics, timings) as JSON.
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Text encoding of the split files: utf8 (default) or latin1.
+        #[arg(long, default_value = "utf8")]
+        encoding: String,
     },
     /// The recommender template's workflow on any delimited file (see
     /// configs/template_*.toml): eda → train-validation → train-production
@@ -211,6 +214,7 @@ fn run(cli: Cli) -> Result<()> {
             k,
             rating,
             json,
+            encoding,
             ..
         } => {
             if k.is_empty() || k.contains(&0) {
@@ -225,7 +229,10 @@ fn run(cli: Cli) -> Result<()> {
                 (Some(t), None) => Pipeline::predefined(&train, t),
                 (None, None) => unreachable!("clap requires --test or --candidates"),
             };
-            let mut pipeline = pipeline.recall_boxed(m).ks(&k);
+            let mut pipeline = pipeline
+                .recall_boxed(m)
+                .ks(&k)
+                .encoding(crate::data::Encoding::from_name(&encoding)?);
             if let Some(c) = catalogue {
                 pipeline = pipeline.catalogue(c);
             }

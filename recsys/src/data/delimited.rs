@@ -50,14 +50,29 @@ impl Separator {
     }
 }
 
-/// Text encoding of a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Text encoding of a file (`utf8` or `latin1` in configs and on the
+/// command line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Encoding {
     /// UTF-8; invalid bytes are an error naming the line.
     #[default]
     Utf8,
     /// ISO-8859-1, as MovieLens `movies.dat` / `u.item` use.
     Latin1,
+}
+
+impl Encoding {
+    /// Parses `utf8` (or `utf-8`) and `latin1` (or `iso-8859-1`).
+    pub fn from_name(name: &str) -> Result<Encoding> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "utf8" | "utf-8" => Ok(Encoding::Utf8),
+            "latin1" | "latin-1" | "iso-8859-1" => Ok(Encoding::Latin1),
+            other => Err(Error::Config(format!(
+                "unknown encoding {other:?} (utf8, latin1)"
+            ))),
+        }
+    }
 }
 
 /// Reads a whole file, mapping I/O errors to [`Error::Io`] with the path.
@@ -145,7 +160,10 @@ impl Table {
                         path: path.to_path_buf(),
                         line,
                         field: "(line)".into(),
-                        message: "invalid UTF-8 (try Encoding::Latin1)".into(),
+                        message: "invalid UTF-8: if the file is Latin-1 (ISO-8859-1), say so \
+                                  (`--encoding latin1`, `encoding = \"latin1\"` in a config, \
+                                  `Encoding::Latin1` in code)"
+                            .into(),
                     });
                 }
             },

@@ -176,9 +176,20 @@ impl Split {
 
 /// Reads predefined split files into one shared universe (the union of ids).
 pub fn predefined(train: &PathBuf, val: Option<&PathBuf>, test: &PathBuf) -> Result<SplitData> {
-    let tr = InteractionsFile::new(train).load()?;
-    let te = InteractionsFile::new(test).load()?;
-    let va = val.map(|v| InteractionsFile::new(v).load()).transpose()?;
+    predefined_encoded(train, val, test, crate::data::Encoding::Utf8)
+}
+
+/// [`predefined`] for files in `encoding`.
+pub fn predefined_encoded(
+    train: &PathBuf,
+    val: Option<&PathBuf>,
+    test: &PathBuf,
+    encoding: crate::data::Encoding,
+) -> Result<SplitData> {
+    let load = |p: &PathBuf| InteractionsFile::new(p).encoding(encoding).load();
+    let tr = load(train)?;
+    let te = load(test)?;
+    let va = val.map(load).transpose()?;
     let mut parts = vec![tr, te];
     parts.extend(va);
     let users = IdMap::from_raw(parts.iter().flat_map(|p| p.users().raw_ids().iter()));

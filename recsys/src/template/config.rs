@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::Encoding;
 use crate::split::{Order, Split};
 use crate::{Error, Result};
 
@@ -72,7 +73,7 @@ pub struct DataConfig {
     pub separator: Option<String>,
     /// `utf8` (the default) or `latin1`.
     #[serde(default)]
-    pub encoding: TextEncoding,
+    pub encoding: Encoding,
     /// Whether the first line names the columns. Defaults to true; without
     /// a header, columns are named by position: `"1"`, `"2"`, …
     #[serde(default = "yes")]
@@ -87,26 +88,6 @@ pub struct DataConfig {
     pub user_features: Option<FeatureFileConfig>,
     #[serde(default)]
     pub item_features: Option<FeatureFileConfig>,
-}
-
-/// The text encoding of a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TextEncoding {
-    /// UTF-8 (invalid bytes are an error naming the line).
-    #[default]
-    Utf8,
-    /// ISO-8859-1 (MovieLens' item files).
-    Latin1,
-}
-
-impl TextEncoding {
-    pub(crate) fn get(self) -> crate::data::Encoding {
-        match self {
-            TextEncoding::Utf8 => crate::data::Encoding::Utf8,
-            TextEncoding::Latin1 => crate::data::Encoding::Latin1,
-        }
-    }
 }
 
 /// What to do with feature rows whose id is not in the interactions.
@@ -136,7 +117,7 @@ pub struct FeatureFileConfig {
     pub header: bool,
     /// As for the interactions. Defaults to `utf8`.
     #[serde(default)]
-    pub encoding: TextEncoding,
+    pub encoding: Encoding,
     /// The id column.
     pub id: String,
     #[serde(default)]

@@ -68,13 +68,7 @@ pub(crate) fn read_interactions(path: &Path, d: &DataConfig) -> Result<Interacti
     let mut names = vec![d.user.as_str(), d.item.as_str()];
     names.extend(d.score.as_deref());
     names.extend(d.timestamp.as_deref());
-    let (table, idx) = open(
-        path,
-        d.separator.as_deref(),
-        d.header,
-        d.encoding.get(),
-        &names,
-    )?;
+    let (table, idx) = open(path, d.separator.as_deref(), d.header, d.encoding, &names)?;
     let score_col = d.score.as_ref().map(|_| idx[2]);
     let ts_col = d
         .timestamp
@@ -158,13 +152,7 @@ pub(crate) fn read_features(
     names.extend(f.numeric.iter().map(String::as_str));
     names.extend(f.multi_label.keys().map(String::as_str));
     names.extend(f.text.iter().map(String::as_str));
-    let (table, idx) = open(
-        path,
-        f.separator.as_deref(),
-        f.header,
-        f.encoding.get(),
-        &names,
-    )?;
+    let (table, idx) = open(path, f.separator.as_deref(), f.header, f.encoding, &names)?;
     let mut ids = Vec::new();
     let mut cold = Vec::new();
     let mut values: Vec<Vec<String>> = vec![Vec::new(); names.len()];

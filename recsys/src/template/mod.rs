@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 pub use config::{
     DataConfig, FeatureFileConfig, Filters, ModelConfig, OutputConfig, SplitKind, TemplateConfig,
-    TextEncoding, UnknownIds, ValidationConfig,
+    UnknownIds, ValidationConfig,
 };
 pub use predict::{PredictSummary, write_recommendations};
 
@@ -357,8 +357,23 @@ impl Template {
                 )));
             }
             if let Some(e) = run.kept_epoch {
-                params.retain(|(k, _)| k != "epochs" && k != "early_stopping");
-                params.push(("epochs".into(), e.to_string()));
+                // The model's own name for its epoch count (ALS: iterations).
+                let known: Vec<String> = model_from_name(&c.model.name, &params)?
+                    .params()
+                    .into_iter()
+                    .map(|(k, _)| k)
+                    .collect();
+                let has = |k: &str| known.iter().any(|n| n == k);
+                if let Some(key) = ["epochs", "iterations", "max_epochs"]
+                    .into_iter()
+                    .find(|k| has(k))
+                {
+                    params.retain(|(k, _)| k != key && k != "early_stopping" && k != "patience");
+                    params.push((key.to_string(), e.to_string()));
+                    if has("early_stopping") {
+                        params.push(("early_stopping".into(), "off".into()));
+                    }
+                }
             }
         }
         Ok(params)
