@@ -101,7 +101,37 @@ fn resolve_target(path: &Path) -> Result<PathBuf> {
 /// next write). A `path` that is a plain folder (an older layout) is moved
 /// aside first.
 pub fn write_folder_atomic(path: &Path, files: &[(&str, &[u8])]) -> Result<()> {
-    write_folder_steps(path, files, &mut || Ok(()))
+    write_folder_steps(path, files, &mut injected_fault)
+}
+
+thread_local! {
+    /// Steps left before an injected failure ([`inject_write_fault`]).
+    static WRITE_FAULT: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
+/// Fault injection for tests: the folder writes of [`write_folder_atomic`]
+/// on this thread fail, as a crash there would stop them, at their `at`-th
+/// step from now (0-based; a step is creating the generation folder,
+/// writing one file, linking, renaming, or removing old generations;
+/// counted across writes). `None` turns it off. Returns the steps that were
+/// still left (`None`: the fault fired, or none was set).
+#[doc(hidden)]
+pub fn inject_write_fault(at: Option<usize>) -> Option<usize> {
+    WRITE_FAULT.with(|f| f.replace(at))
+}
+
+fn injected_fault() -> std::io::Result<()> {
+    WRITE_FAULT.with(|f| match f.get() {
+        Some(0) => {
+            f.set(None);
+            Err(std::io::Error::other("injected fault (a crash here)"))
+        }
+        Some(n) => {
+            f.set(Some(n - 1));
+            Ok(())
+        }
+        None => Ok(()),
+    })
 }
 
 static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);

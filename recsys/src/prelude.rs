@@ -2,8 +2,8 @@
 
 pub use crate::data::movielens::{movielens_1m_movies, movielens_1m_users};
 pub use crate::data::{
-    CriteoStream, Dataset, Encoding, FeatureColumn, Features, FeaturesFile, IdMap, Interactions,
-    InteractionsFile, ItemFeatures, RawFrame, Separator, Summary, UserFeatures,
+    CriteoStream, Dataset, Duplicates, Encoding, FeatureColumn, Features, FeaturesFile, IdMap,
+    Interactions, InteractionsFile, ItemFeatures, RawFrame, Separator, Summary, UserFeatures,
 };
 pub use crate::eval::Protocol;
 pub use crate::features::{

@@ -162,11 +162,17 @@ pub fn run(
                 };
                 let _ = std::fs::remove_dir_all(&folder);
                 std::fs::create_dir_all(&folder).expect("temp folder");
+                let write = |name: &Path, bytes: &[u8]| {
+                    if let Some(parent) = name.parent() {
+                        std::fs::create_dir_all(parent).expect("temp folder");
+                    }
+                    std::fs::write(name, bytes).expect("write");
+                };
                 for (name, bytes) in &target.extra {
-                    std::fs::write(folder.join(name), bytes).expect("write");
+                    write(&folder.join(name), bytes);
                 }
                 let path = folder.join(target.file);
-                std::fs::write(&path, &input).expect("write");
+                write(&path, &input);
                 let t0 = Instant::now();
                 let result = catch_unwind(AssertUnwindSafe(|| (target.call)(&path)));
                 let took = t0.elapsed();
@@ -562,8 +568,109 @@ pub fn targets(root: &Path) -> Vec<Target> {
             true
         }),
     });
+    t.push(Target {
+        name: "template configs (TOML)",
+        file: "template.toml",
+        seeds: cfgs(&["template_movielens.toml", "template_yoochoose.toml"]),
+        extra: vec![],
+        call: Box::new(|p| quietly(TemplateConfig::load(p))),
+    });
+    #[cfg(feature = "deep")]
+    deep_targets(&mut t, &tmp, &toy_task);
     let _ = std::fs::remove_dir_all(&tmp);
     t
+}
+
+/// Saved deep models (weights, parameters) and the trainer's checkpoints
+/// (resumed from a mutated `last/state.json` or weights).
+#[cfg(feature = "deep")]
+fn deep_targets(t: &mut Vec<Target>, tmp: &Path, task: &FeatureTask) {
+    let params = || {
+        DeepFm::params()
+            .max_epochs(1)
+            .fm_dim(4)
+            .hidden(vec![8])
+            .compute(Compute::Cpu)
+            .verbose(false)
+    };
+    let run = tmp.join("deep-run");
+    let model = params()
+        .checkpoint_dir(&run)
+        .fit_features(task)
+        .expect("deep model");
+    model.save(tmp.join("deep-model")).expect("save");
+    let files = |dir: &Path| -> Vec<(String, Vec<u8>)> {
+        [
+            "model.bpk",
+            "params.json",
+            "encoders.json",
+            "optimizer.bin",
+            "state.json",
+        ]
+        .iter()
+        .filter_map(|f| Some((f.to_string(), std::fs::read(dir.join(f)).ok()?)))
+        .collect()
+    };
+    let saved = files(&tmp.join("deep-model"));
+    let last = files(&run.join("last"));
+    let rows = task.test.clone();
+    for (name, file) in [
+        ("saved deep models: weights (model.bpk)", "model.bpk"),
+        ("saved deep models: parameters (params.json)", "params.json"),
+    ] {
+        let rows = rows.clone();
+        t.push(Target {
+            name,
+            file,
+            seeds: saved
+                .iter()
+                .filter(|f| f.0 == file)
+                .map(|f| f.1.clone())
+                .collect(),
+            extra: saved.iter().filter(|f| f.0 != file).cloned().collect(),
+            call: Box::new(move |p| {
+                let Ok(m) = CtrModel::load_features(p.parent().expect("folder")) else {
+                    return false;
+                };
+                let _ = m.predict_rows(&rows);
+                true
+            }),
+        });
+    }
+    let task = task.clone();
+    for (name, file) in [
+        ("deep checkpoints: state (last/state.json)", "state.json"),
+        ("deep checkpoints: weights (last/model.bpk)", "model.bpk"),
+    ] {
+        let task = task.clone();
+        t.push(Target {
+            name,
+            file: if file == "state.json" {
+                "run/last/state.json"
+            } else {
+                "run/last/model.bpk"
+            },
+            seeds: last
+                .iter()
+                .filter(|f| f.0 == file)
+                .map(|f| f.1.clone())
+                .collect(),
+            extra: last
+                .iter()
+                .filter(|f| f.0 != file)
+                .map(|(n, b)| (format!("run/last/{n}"), b.clone()))
+                .collect(),
+            call: Box::new(move |p| {
+                let run = p.parent().and_then(Path::parent).expect("run folder");
+                quietly(
+                    params()
+                        .checkpoint_dir(run)
+                        .resume(true)
+                        .fit_features(&task),
+                )
+            }),
+        });
+    }
 }
 
 /// The repository root (from the library's manifest folder).

@@ -149,3 +149,114 @@ fn ragged_lines_are_errors_and_a_byte_order_mark_is_not_a_column_name() {
     assert_eq!(x.len(), 2);
     assert_eq!(x.ratings(), Some(&[5.0, 3.0][..]));
 }
+
+#[test]
+fn repeated_pairs_follow_one_policy_in_the_matrix_popularity_and_the_split() {
+    let dir = crate::temp_dir("dups");
+    // (1, 10) three times: ratings 5, 1, 3 at times 100, 300, 200.
+    let text = "user\titem\trating\ttimestamp\n1\t10\t5\t100\n2\t10\t4\t150\n1\t10\t1\t300\n1\t20\t2\t50\n1\t10\t3\t200\n";
+    let p = crate::write(&dir, "dups.tsv", text);
+    // The default keeps the latest row of each pair.
+    let x = InteractionsFile::new(&p).load().unwrap();
+    assert_eq!(x.len(), 3);
+    assert_eq!(x.merged_duplicates(), 2);
+    assert!(
+        x.to_string()
+            .contains("2 repeated (user, item) rows merged"),
+        "{x}"
+    );
+    assert_eq!(x.csr().get(0, 0), Some(1.0));
+    // Popularity counts each (user, item) once, as the matrix does.
+    let pop = Popularity::params().fit(&x).unwrap();
+    assert_eq!(pop.counts(), &[2.0, 1.0]);
+    // A repeated pair cannot sit on both sides of a split.
+    let s = Split::UserRatio {
+        test: 0.5,
+        val: 0.0,
+        by: Order::Time,
+    }
+    .apply(&x)
+    .unwrap();
+    let train: std::collections::HashSet<(u32, u32)> = s
+        .train
+        .user_indices()
+        .iter()
+        .copied()
+        .zip(s.train.item_indices().iter().copied())
+        .collect();
+    assert!(
+        s.test
+            .user_indices()
+            .iter()
+            .zip(s.test.item_indices())
+            .all(|(&u, &i)| !train.contains(&(u, i)))
+    );
+    // Sum adds the ratings; reject names both lines.
+    let sum = InteractionsFile::new(&p)
+        .duplicates(Duplicates::Sum)
+        .load()
+        .unwrap();
+    assert_eq!(sum.csr().get(0, 0), Some(9.0));
+    let e = InteractionsFile::new(&p)
+        .duplicates(Duplicates::Reject)
+        .load()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("dups.tsv:4: field `item`") && e.contains("of line 2"),
+        "{e}"
+    );
+}
+
+#[test]
+fn named_columns_and_streamed_lines_name_the_file_and_line() {
+    let dir = crate::temp_dir("named");
+    let p = crate::write(
+        &dir,
+        "n.csv",
+        "when,who,what,stars\n5,a,x,4\n6,b,y,3\n\n7,a,y,2\n",
+    );
+    let x = InteractionsFile::new(&p)
+        .columns("who", "what", Some("stars"), Some("when"))
+        .load()
+        .unwrap();
+    assert_eq!(x.len(), 3);
+    assert_eq!(x.ratings(), Some(&[4.0, 3.0, 2.0][..]));
+    assert_eq!(x.timestamps(), Some(&[5, 6, 7][..]));
+    let e = InteractionsFile::new(&p)
+        .columns("who", "sku", None, None)
+        .load()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("n.csv:1: field `sku`") && e.contains("when, who, what, stars"),
+        "{e}"
+    );
+    // Bad bytes on line 3 of a streamed file are named there.
+    let bad = dir.join("bad.tsv");
+    std::fs::write(&bad, b"1\t10\n2\t20\n3\t\xff\n").unwrap();
+    let e = InteractionsFile::new(&bad).load().unwrap_err().to_string();
+    assert!(e.contains("bad.tsv:3") && e.contains("latin1"), "{e}");
+    let x = InteractionsFile::new(&bad)
+        .encoding(Encoding::Latin1)
+        .load()
+        .unwrap();
+    assert_eq!(x.items().raw(2), "\u{ff}");
+}
+
+#[test]
+fn a_first_row_with_a_string_id_is_data_not_a_header() {
+    let dir = crate::temp_dir("strid");
+    let p = crate::write(&dir, "s.tsv", "alice\t10\t5\n42\t11\t3\n7\t10\t4\n");
+    let x = InteractionsFile::new(&p).load().unwrap();
+    assert_eq!(x.len(), 3, "the first row is data");
+    assert!(x.users().get("alice").is_some());
+    // A header of names the loader does not know is still a header.
+    let p = crate::write(&dir, "h.tsv", "user_name\tmovie\n42\t11\n7\t10\n");
+    assert!(
+        InteractionsFile::new(&p).load().is_err(),
+        "no user column among the names"
+    );
+    let p = crate::write(&dir, "h2.tsv", "uid\tmovie_id\n42\t11\n7\t10\n");
+    assert_eq!(InteractionsFile::new(&p).load().unwrap().len(), 2);
+}

@@ -246,3 +246,113 @@ fn eval_scores_deepfm_per_user_exactly_as_one_batched_pass() {
     assert!(close(report.get("NDCG@10").unwrap(), ndcg / users as f64));
     assert_eq!(report.users.len(), users);
 }
+
+/// A training run stopped at each step of each checkpoint write (an injected
+/// I/O failure where a crash would stop it: before creating a generation
+/// folder, writing each file, linking, renaming, cleaning up) resumes to
+/// exactly the uninterrupted run's epochs and predictions.
+#[test]
+fn a_run_stopped_at_any_checkpoint_write_resumes_to_the_uninterrupted_result() {
+    let task = FeatureTask::toy_ctr(1200, 3).unwrap();
+    let params = || {
+        DeepFm::params()
+            .max_epochs(3)
+            .batch_size(128)
+            .compute(Compute::Cpu)
+            .verbose(false)
+    };
+    let straight = params().fit_features(&task).unwrap();
+    let want = straight.predict_rows(&task.test).unwrap();
+    let numbers = |m: &CtrModel| -> Vec<[u64; 4]> {
+        m.epochs
+            .iter()
+            .map(|e| [e.loss, e.val_auc, e.val_logloss, e.lr].map(f64::to_bits))
+            .collect()
+    };
+    let dir = temp_dir("ckpt-faults");
+    let mut stopped = 0;
+    for at in 0.. {
+        let run = dir.join(format!("run{at}"));
+        recsys::io::inject_write_fault(Some(at));
+        let first = params().checkpoint_dir(&run).fit_features(&task);
+        if recsys::io::inject_write_fault(None).is_some() {
+            // The fault never fired: every write boundary has been tried.
+            first.unwrap();
+            break;
+        }
+        let e = first
+            .err()
+            .expect("the injected fault stops the run")
+            .to_string();
+        assert!(e.contains("injected fault"), "step {at}: {e}");
+        stopped += 1;
+        let resumed = params()
+            .checkpoint_dir(&run)
+            .resume(true)
+            .fit_features(&task)
+            .unwrap_or_else(|e| panic!("step {at}: resume failed: {e}"));
+        assert_eq!(numbers(&resumed), numbers(&straight), "step {at}");
+        assert_eq!(resumed.best_epoch, straight.best_epoch, "step {at}");
+        let got = resumed.predict_rows(&task.test).unwrap();
+        assert!(
+            got.iter()
+                .zip(&want)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "step {at}: predictions differ"
+        );
+    }
+    // Three epochs, each writing `best/` (when it improves) and `last/`.
+    assert!(stopped >= 3 * 7, "only {stopped} write steps were tried");
+    eprintln!("{stopped} checkpoint write steps stopped and resumed");
+}
+
+/// Burn draws initial weights from one process-wide generator: two
+/// trainings at once in one process still give each seed its own numbers.
+#[test]
+fn trainings_running_at_once_give_the_same_numbers_as_alone() {
+    let task = FeatureTask::toy_ctr(800, 5).unwrap();
+    let fit = |seed: u64| {
+        DeepFm::params()
+            .max_epochs(2)
+            .batch_size(64)
+            .seed(seed)
+            .compute(Compute::Cpu)
+            .verbose(false)
+            .fit_features(&task)
+            .unwrap()
+            .predict_rows(&task.test)
+            .unwrap()
+    };
+    let alone: Vec<Vec<f32>> = (1..=4).map(fit).collect();
+    let together: Vec<Vec<f32>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (1..=4).map(|seed| s.spawn(move || fit(seed))).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(together, alone);
+}
+
+/// Found by the long fuzz run: a saved model whose `params.json` holds a
+/// dropout of 1 made burn panic while the network was built; it is refused.
+#[test]
+fn a_saved_model_with_invalid_parameters_is_refused() {
+    let task = FeatureTask::toy_ctr(300, 1).unwrap();
+    let m = DeepFm::params()
+        .max_epochs(1)
+        .compute(Compute::Cpu)
+        .verbose(false)
+        .fit_features(&task)
+        .unwrap();
+    let dir = temp_dir("bad-params").join("model");
+    m.save(&dir).unwrap();
+    let path = dir.join("params.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let bad = text.replacen("\"dropout\": 0.0", "\"dropout\": 1.0", 1);
+    assert_ne!(bad, text, "the saved parameters name the dropout");
+    let real = std::fs::canonicalize(&path).unwrap();
+    std::fs::write(&real, bad).unwrap();
+    let e = CtrModel::load_features(&dir)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(e.contains("invalid") && e.contains("dropout"), "{e}");
+}

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::data::{Encoding, InteractionsFile, Separator};
+use crate::data::{Duplicates, Encoding, InteractionsFile, Separator};
 use crate::eval::Protocol;
 use crate::models::model_from_name;
 use crate::pipeline::{DataSource, Pipeline};
@@ -61,6 +61,10 @@ pub enum DatasetConfig {
         header: Option<bool>,
         #[serde(default)]
         encoding: Encoding,
+        /// `last` (default), `sum` or `reject`: what a repeated (user, item)
+        /// row becomes.
+        #[serde(default)]
+        duplicates: Duplicates,
         implicit_threshold: Option<f32>,
     },
     /// Predefined split files; `candidates` switches to the sampled protocol.
@@ -234,11 +238,13 @@ impl RunConfig {
                 separator,
                 header,
                 encoding,
+                duplicates,
                 implicit_threshold,
             } => {
                 let mut f = InteractionsFile::new(path)
                     .separator(separator.clone())
-                    .encoding(*encoding);
+                    .encoding(*encoding)
+                    .duplicates(*duplicates);
                 if let Some(h) = header {
                     f = f.header(*h);
                 }

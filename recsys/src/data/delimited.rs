@@ -156,15 +156,7 @@ impl Table {
                 Err(e) => {
                     let upto = &e.as_bytes()[..e.utf8_error().valid_up_to()];
                     let line = upto.iter().filter(|&&b| b == b'\n').count() + 1;
-                    return Err(Error::Parse {
-                        path: path.to_path_buf(),
-                        line,
-                        field: "(line)".into(),
-                        message: "invalid UTF-8: if the file is Latin-1 (ISO-8859-1), say so \
-                                  (`--encoding latin1`, `encoding = \"latin1\"` in a config, \
-                                  `Encoding::Latin1` in code)"
-                            .into(),
-                    });
+                    return Err(invalid_utf8(path, line));
                 }
             },
         };
@@ -179,48 +171,15 @@ impl Table {
             .enumerate()
             .filter(|(_, l)| !l.trim().is_empty());
         let Some((first_idx, first)) = lines.next() else {
-            return Err(Error::BadFile {
-                path: path.to_path_buf(),
-                message: "file is empty".into(),
-            });
+            return Err(empty_file(path));
         };
-        let first = first.trim_end_matches('\r');
-        let separator = match separator {
-            Separator::Auto => Separator::detect(first).ok_or_else(|| Error::BadFile {
-                path: path.to_path_buf(),
-                message: format!(
-                    "cannot detect the separator from the first line {first:?} \
-                     (tried tab, '::', ',', '|', ';', whitespace); name it explicitly"
-                ),
-            })?,
-            s => s,
+        let second = lines.next().map(|(_, l)| l);
+        let (separator, header) = layout(path, first, second, separator, header)?;
+        let first_data_line = if header.is_some() {
+            first_idx + 1
+        } else {
+            first_idx
         };
-        let first_fields = separator.split(first);
-        let is_header = match header {
-            Some(h) => h,
-            None => {
-                const NAMES: [&str; 10] = [
-                    "user",
-                    "item",
-                    "userid",
-                    "itemid",
-                    "user_id",
-                    "item_id",
-                    "movieid",
-                    "movie_id",
-                    "sessionid",
-                    "rating",
-                ];
-                let f0 = first_fields[0].trim().to_ascii_lowercase();
-                NAMES.contains(&f0.as_str())
-                    || (f0.parse::<f64>().is_err()
-                        && lines.next().is_some_and(|(_, l)| {
-                            separator.split(l)[0].trim().parse::<f64>().is_ok()
-                        }))
-            }
-        };
-        let header = is_header.then(|| first_fields.iter().map(|s| s.trim().to_string()).collect());
-        let first_data_line = if is_header { first_idx + 1 } else { first_idx };
         Ok(Table {
             path: path.to_path_buf(),
             separator,
@@ -243,13 +202,204 @@ impl Table {
                 fields: self.separator.split(l.trim_end_matches('\r')),
             })
     }
+}
 
-    /// Index of the first header column whose lower-cased name is in `names`.
-    pub fn column(&self, names: &[&str]) -> Option<usize> {
-        self.header.as_ref()?.iter().position(|h| {
-            let h = h.to_ascii_lowercase();
-            names.contains(&h.as_str())
-        })
+fn invalid_utf8(path: &Path, line: usize) -> Error {
+    Error::Parse {
+        path: path.to_path_buf(),
+        line,
+        field: "(line)".into(),
+        message: "invalid UTF-8: if the file is Latin-1 (ISO-8859-1), say so \
+                  (`--encoding latin1`, `encoding = \"latin1\"` in a config, \
+                  `Encoding::Latin1` in code)"
+            .into(),
+    }
+}
+
+fn empty_file(path: &Path) -> Error {
+    Error::BadFile {
+        path: path.to_path_buf(),
+        message: "file is empty".into(),
+    }
+}
+
+/// The separator and the header (if any) of a file from its first two
+/// non-empty lines. `header = None` detects a header: the first line is one
+/// when its first field names a known column (`user`, `item`, ...), or when
+/// none of its fields is a number while the second line's first field is.
+fn layout(
+    path: &Path,
+    first: &str,
+    second: Option<&str>,
+    separator: Separator,
+    header: Option<bool>,
+) -> Result<(Separator, Option<Vec<String>>)> {
+    let first = first.trim_end_matches('\r');
+    let separator = match separator {
+        Separator::Auto => Separator::detect(first).ok_or_else(|| Error::BadFile {
+            path: path.to_path_buf(),
+            message: format!(
+                "cannot detect the separator from the first line {first:?} \
+                 (tried tab, '::', ',', '|', ';', whitespace); name it explicitly"
+            ),
+        })?,
+        s => s,
+    };
+    let first_fields = separator.split(first);
+    let is_header = match header {
+        Some(h) => h,
+        None => {
+            const NAMES: [&str; 10] = [
+                "user",
+                "item",
+                "userid",
+                "itemid",
+                "user_id",
+                "item_id",
+                "movieid",
+                "movie_id",
+                "sessionid",
+                "rating",
+            ];
+            let f0 = first_fields[0].trim().to_ascii_lowercase();
+            // Column names are text: a first line with a number in it is
+            // data (a string user id followed by numbers is not a header).
+            let all_text = first_fields
+                .iter()
+                .all(|f| f.trim().parse::<f64>().is_err());
+            NAMES.contains(&f0.as_str())
+                || (all_text
+                    && second.is_some_and(|l| {
+                        separator.split(l.trim_end_matches('\r'))[0]
+                            .trim()
+                            .parse::<f64>()
+                            .is_ok()
+                    }))
+        }
+    };
+    let header = is_header.then(|| first_fields.iter().map(|s| s.trim().to_string()).collect());
+    Ok((separator, header))
+}
+
+/// A delimited file read line by line, in memory bounded by its longest line:
+/// the separator and header come from the first two non-empty lines (as
+/// [`Table::read`] decides them), then [`Stream::for_each`] hands every data
+/// record to a callback.
+pub struct Stream {
+    pub path: PathBuf,
+    pub separator: Separator,
+    pub header: Option<Vec<String>>,
+    reader: std::io::BufReader<std::fs::File>,
+    encoding: Encoding,
+    /// Lines read ahead for the layout: (1-based line number, text).
+    ahead: std::collections::VecDeque<(usize, String)>,
+    line: usize,
+    bytes: Vec<u8>,
+}
+
+impl Stream {
+    /// Opens `path` and reads its layout (see [`Table::read`]).
+    pub fn open(
+        path: &Path,
+        separator: Separator,
+        header: Option<bool>,
+        encoding: Encoding,
+    ) -> Result<Stream> {
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut s = Stream {
+            path: path.to_path_buf(),
+            separator: Separator::Auto,
+            header: None,
+            reader: std::io::BufReader::with_capacity(1 << 16, file),
+            encoding,
+            ahead: Default::default(),
+            line: 0,
+            bytes: Vec::new(),
+        };
+        for _ in 0..2 {
+            let mut text = String::new();
+            if let Some(n) = s.read_line(&mut text)? {
+                s.ahead.push_back((n, text));
+            }
+        }
+        let Some((_, first)) = s.ahead.front() else {
+            return Err(empty_file(path));
+        };
+        let second = s.ahead.get(1).map(|(_, l)| l.as_str());
+        let (sep, head) = layout(path, first, second, separator, header)?;
+        if head.is_some() {
+            s.ahead.pop_front();
+        }
+        (s.separator, s.header) = (sep, head);
+        Ok(s)
+    }
+
+    /// The number of fields of the first data line (0 when there is none).
+    pub fn first_width(&self) -> usize {
+        self.ahead
+            .front()
+            .map_or(0, |(_, l)| self.separator.split(l).len())
+    }
+
+    /// Reads the next non-empty line into `out` (without its line break);
+    /// returns its 1-based number, or `None` at the end of the file.
+    fn read_line(&mut self, out: &mut String) -> Result<Option<usize>> {
+        use std::io::BufRead;
+        loop {
+            self.bytes.clear();
+            let n = self
+                .reader
+                .read_until(b'\n', &mut self.bytes)
+                .map_err(|e| Error::io(&self.path, e))?;
+            if n == 0 {
+                return Ok(None);
+            }
+            self.line += 1;
+            let mut b = self.bytes.as_slice();
+            while let [rest @ .., b'\n' | b'\r'] = b {
+                b = rest;
+            }
+            out.clear();
+            match self.encoding {
+                Encoding::Latin1 => out.extend(b.iter().map(|&c| c as char)),
+                Encoding::Utf8 => {
+                    if self.line == 1 {
+                        b = b.strip_prefix(b"\xef\xbb\xbf").unwrap_or(b);
+                    }
+                    let text =
+                        std::str::from_utf8(b).map_err(|_| invalid_utf8(&self.path, self.line))?;
+                    out.push_str(text);
+                }
+            }
+            if !out.trim().is_empty() {
+                return Ok(Some(self.line));
+            }
+        }
+    }
+
+    /// Calls `f` with every data record, in file order (blank lines
+    /// skipped); stops at the first error.
+    pub fn for_each(mut self, mut f: impl FnMut(&Record<'_>) -> Result<()>) -> Result<()> {
+        let path = self.path.clone();
+        let separator = self.separator.clone();
+        let mut text = String::new();
+        loop {
+            let line = match self.ahead.pop_front() {
+                Some((n, t)) => {
+                    text = t;
+                    n
+                }
+                None => match self.read_line(&mut text)? {
+                    Some(n) => n,
+                    None => return Ok(()),
+                },
+            };
+            f(&Record {
+                path: &path,
+                line,
+                fields: separator.split(&text),
+            })?;
+        }
     }
 }
 

@@ -25,13 +25,28 @@ impl IdMap {
         let mut raw: Vec<String> = ids.into_iter().map(|s| s.as_ref().to_string()).collect();
         raw.sort_unstable();
         raw.dedup();
-        let numeric: Option<Vec<i64>> = raw.iter().map(|s| s.parse::<i64>().ok()).collect();
-        if let Some(nums) = numeric {
-            let mut pairs: Vec<(i64, String)> = nums.into_iter().zip(raw).collect();
-            pairs.sort_unstable();
-            raw = pairs.into_iter().map(|(_, s)| s).collect();
+        let order = Self::natural_order(&raw);
+        let mut slots: Vec<Option<String>> = raw.into_iter().map(Some).collect();
+        Self::from_ordered(
+            order
+                .iter()
+                .map(|&k| slots[k as usize].take().expect("a permutation"))
+                .collect(),
+        )
+    }
+
+    /// The positions of distinct `ids` in natural order (see [`IdMap`]):
+    /// numeric when every id is an integer, else lexicographic.
+    pub(crate) fn natural_order(ids: &[String]) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..ids.len() as u32).collect();
+        let numeric: Option<Vec<i64>> = ids.iter().map(|s| s.parse::<i64>().ok()).collect();
+        match numeric {
+            Some(n) => order.sort_unstable_by(|&a, &b| {
+                (n[a as usize], &ids[a as usize]).cmp(&(n[b as usize], &ids[b as usize]))
+            }),
+            None => order.sort_unstable_by(|&a, &b| ids[a as usize].cmp(&ids[b as usize])),
         }
-        Self::from_ordered(raw)
+        order
     }
 
     /// Builds a map keeping the given order (index = position). Duplicates

@@ -2,8 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
-use super::delimited::{Encoding, Record, Separator, Table};
-use super::{FeatureColumn, Features, Interactions};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::delimited::{Encoding, Record, Separator, Stream, Table};
+use super::interactions::{Columns, Duplicates};
+use super::{FeatureColumn, Features, IdMap, Interactions};
 use crate::{Error, Result};
 
 /// Loads `user item [rating [timestamp]]` files of any separator, with or
@@ -12,7 +16,10 @@ use crate::{Error, Result};
 /// With a header, columns are found by name (`user`/`user_id`/`userId`/
 /// `SessionId`, `item`/`item_id`/`movie_id`/`ItemId`, `rating`/`score`,
 /// `timestamp`/`time`/`ts`); without one, by position. Nothing is read until
-/// [`InteractionsFile::load`].
+/// [`InteractionsFile::load`], which streams the file line by line straight
+/// into the id maps and index columns (peak memory: about the loaded
+/// interactions plus one copy of the distinct ids). Repeated (user, item)
+/// rows are merged by [`InteractionsFile::duplicates`].
 ///
 /// ```no_run
 /// # use recsys::prelude::*;
@@ -26,6 +33,8 @@ pub struct InteractionsFile {
     header: Option<bool>,
     encoding: Encoding,
     rating: Option<bool>,
+    duplicates: Duplicates,
+    columns: Option<[Option<String>; 4]>,
     extra_items: Vec<String>,
 }
 
@@ -51,8 +60,38 @@ impl InteractionsFile {
             header: None,
             encoding: Encoding::Utf8,
             rating: None,
+            duplicates: Duplicates::Last,
+            columns: None,
             extra_items: Vec::new(),
         }
+    }
+
+    /// The columns by exact name: user, item, and optionally score (a
+    /// number) and timestamp (Unix seconds). Without a header the names are
+    /// positions, `"1"`, `"2"`, … A name the header lacks is an error at
+    /// line 1 listing the header. Defaults to the names (or positions) of
+    /// the type's description.
+    pub fn columns(
+        mut self,
+        user: &str,
+        item: &str,
+        score: Option<&str>,
+        timestamp: Option<&str>,
+    ) -> Self {
+        self.columns = Some([
+            Some(user.to_string()),
+            Some(item.to_string()),
+            score.map(str::to_string),
+            timestamp.map(str::to_string),
+        ]);
+        self
+    }
+
+    /// What a repeated (user, item) pair becomes. Defaults to
+    /// [`Duplicates::Last`]; [`Duplicates::Reject`] names both lines.
+    pub fn duplicates(mut self, d: Duplicates) -> Self {
+        self.duplicates = d;
+        self
     }
 
     /// The field separator. Defaults to [`Separator::Auto`].
@@ -88,88 +127,195 @@ impl InteractionsFile {
 
     /// Reads and parses the file.
     pub fn load(&self) -> Result<Interactions> {
-        let table = Table::read(
+        let stream = Stream::open(
             &self.path,
             self.separator.clone(),
             self.header,
             self.encoding,
         )?;
-        let (u, i, r, t) = match &table.header {
-            Some(h) => {
+        let (u, i, r, t, width) = match (&self.columns, &stream.header) {
+            (Some(names), header) => {
+                let header = header
+                    .clone()
+                    .unwrap_or_else(|| (1..=stream.first_width()).map(|c| c.to_string()).collect());
+                let find = |name: &Option<String>| -> Result<Option<usize>> {
+                    let Some(name) = name else { return Ok(None) };
+                    header.iter().position(|h| h == name).map(Some).ok_or_else(|| Error::Parse {
+                        path: self.path.clone(),
+                        line: 1,
+                        field: name.clone(),
+                        message: format!(
+                            "no such column in the header (it has: {}); check the column names and the separator",
+                            header.join(", ")
+                        ),
+                    })
+                };
+                let (u, i) = (
+                    find(&names[0])?.expect("named"),
+                    find(&names[1])?.expect("named"),
+                );
+                (u, i, find(&names[2])?, find(&names[3])?, header.len())
+            }
+            (None, Some(h)) => {
                 let need = |names: &[&str], what: &str| {
-                    table.column(names).ok_or_else(|| Error::BadFile {
+                    column(h, names).ok_or_else(|| Error::BadFile {
                         path: self.path.clone(),
                         message: format!("header {h:?} has no {what} column (one of {names:?})"),
                     })
                 };
-                (
-                    need(USER, "user")?,
-                    need(ITEM, "item")?,
-                    table.column(RATING),
-                    table.column(TIME),
-                )
+                let (u, i) = (need(USER, "user")?, need(ITEM, "item")?);
+                (u, i, column(h, RATING), column(h, TIME), h.len())
             }
-            None => {
-                let width = table.records().next().map_or(0, |r| r.fields.len());
+            (None, None) => {
+                let width = stream.first_width();
                 if width < 2 {
                     return Err(Error::BadFile {
                         path: self.path.clone(),
                         message: "expected at least two fields (user, item) per line".into(),
                     });
                 }
-                match (width, self.rating.unwrap_or(true)) {
-                    (2, _) => (0, 1, None, None),
-                    (3, true) => (0, 1, Some(2), None),
-                    (3, false) => (0, 1, None, Some(2)),
-                    _ => (0, 1, Some(2), Some(3)),
-                }
+                let (r, t) = match (width, self.rating.unwrap_or(true)) {
+                    (2, _) => (None, None),
+                    (3, true) => (Some(2), None),
+                    (3, false) => (None, Some(2)),
+                    _ => (Some(2), Some(3)),
+                };
+                (0, 1, r, t, width)
             }
         };
-        let width = match &table.header {
-            Some(h) => h.len(),
-            None => table.records().next().map_or(0, |r| r.fields.len()),
+        // Errors name the column as the config or header does.
+        let named = |k: usize, default: &'static str| -> String {
+            self.columns
+                .as_ref()
+                .and_then(|c| c[k].clone())
+                .unwrap_or_else(|| default.to_string())
         };
-        let mut rows = Vec::new();
-        let mut ratings = r.map(|_| Vec::new());
-        let mut times = t.map(|_| Vec::new());
-        for rec in table.records() {
+        let names = [
+            named(0, "user"),
+            named(1, "item"),
+            named(2, "rating"),
+            named(3, "timestamp"),
+        ];
+        let whose_width = if stream.header.is_some() {
+            "header"
+        } else {
+            "first line"
+        };
+        let (mut users, mut items) = (Interner::default(), Interner::default());
+        let mut cols = Columns {
+            user: Vec::new(),
+            item: Vec::new(),
+            rating: r.map(|_| Vec::new()),
+            timestamp: t.map(|_| Vec::new()),
+        };
+        // Line numbers, kept only to name both lines of a rejected pair.
+        let mut lines: Option<Vec<usize>> = (self.duplicates == Duplicates::Reject).then(Vec::new);
+        stream.for_each(|rec| {
             // A short line is reported by the field it lacks (below); a
             // long one here, as its extra fields would be dropped unseen.
             if rec.fields.len() > width {
                 return Err(rec.error(
                     "(line)",
                     format!(
-                        "{} fields, but the {} has {width}: every line needs the same columns",
+                        "{} fields, but the {whose_width} has {width}: every line needs the same columns",
                         rec.fields.len(),
-                        if table.header.is_some() {
-                            "header"
-                        } else {
-                            "first line"
-                        }
                     ),
                 ));
             }
-            let user = nonempty(&rec, u, "user")?;
-            let item = nonempty(&rec, i, "item")?;
-            if let (Some(col), Some(v)) = (r, ratings.as_mut()) {
-                let x: f32 = rec.parse(col, "rating")?;
+            let user = nonempty(rec, u, &names[0])?;
+            let item = nonempty(rec, i, &names[1])?;
+            if let (Some(col), Some(v)) = (r, cols.rating.as_mut()) {
+                let x: f32 = rec.parse(col, &names[2])?;
                 if !x.is_finite() {
-                    return Err(rec.error("rating", format!("{x} is not a finite number")));
+                    return Err(rec.error(&names[2], format!("{x} is not a finite number")));
                 }
                 v.push(x);
             }
-            if let (Some(col), Some(v)) = (t, times.as_mut()) {
-                v.push(parse_timestamp(&rec, col)?);
+            if let (Some(col), Some(v)) = (t, cols.timestamp.as_mut()) {
+                v.push(parse_timestamp(rec, col, &names[3])?);
             }
-            rows.push((user.to_string(), item.to_string()));
-        }
-        if rows.is_empty() {
+            cols.user.push(users.id(user));
+            cols.item.push(items.id(item));
+            if let Some(l) = lines.as_mut() {
+                l.push(rec.line);
+            }
+            Ok(())
+        })?;
+        if cols.user.is_empty() {
             return Err(Error::BadFile {
                 path: self.path.clone(),
                 message: "no data rows".into(),
             });
         }
-        Interactions::from_raw_rows(&rows, ratings, times, &self.extra_items)
+        for extra in &self.extra_items {
+            items.id(extra);
+        }
+        let (users, user_at) = users.finish();
+        let (items, item_at) = items.finish();
+        cols.user.iter_mut().for_each(|x| *x = user_at[*x as usize]);
+        cols.item.iter_mut().for_each(|x| *x = item_at[*x as usize]);
+        let (users, items) = (Arc::new(users), Arc::new(items));
+        Interactions::from_columns(users.clone(), items.clone(), cols, self.duplicates).map_err(|d| {
+            let lines = lines.as_deref().unwrap_or_default();
+            Error::Parse {
+                path: self.path.clone(),
+                line: lines.get(d.second).copied().unwrap_or(d.second + 1),
+                field: names[1].clone(),
+                message: format!(
+                    "repeats the pair (user {:?}, item {:?}) of line {}; duplicates = \"reject\" \
+                     refuses repeated pairs (\"last\" or \"sum\" merge them)",
+                    users.raw(d.user),
+                    items.raw(d.item),
+                    lines.get(d.first).copied().unwrap_or(d.first + 1),
+                ),
+            }
+        })
+    }
+}
+
+/// Index of the first header column whose lower-cased name is in `names`.
+fn column(header: &[String], names: &[&str]) -> Option<usize> {
+    header
+        .iter()
+        .position(|h| names.contains(&h.to_ascii_lowercase().as_str()))
+}
+
+/// Raw ids interned in order of appearance while a file streams by; one copy
+/// of each distinct id.
+#[derive(Default)]
+struct Interner {
+    index: HashMap<String, u32>,
+}
+
+impl Interner {
+    fn id(&mut self, raw: &str) -> u32 {
+        if let Some(&i) = self.index.get(raw) {
+            return i;
+        }
+        let i = self.index.len() as u32;
+        self.index.insert(raw.to_string(), i);
+        i
+    }
+
+    /// The id map in natural order and, per interned index, its index there.
+    fn finish(self) -> (IdMap, Vec<u32>) {
+        let mut ids = vec![String::new(); self.index.len()];
+        for (raw, i) in self.index {
+            ids[i as usize] = raw;
+        }
+        let order = IdMap::natural_order(&ids);
+        let mut at = vec![0u32; ids.len()];
+        for (k, &t) in order.iter().enumerate() {
+            at[t as usize] = k as u32;
+        }
+        let mut slots: Vec<Option<String>> = ids.into_iter().map(Some).collect();
+        let map = IdMap::from_ordered(
+            order
+                .iter()
+                .map(|&t| slots[t as usize].take().expect("a permutation"))
+                .collect(),
+        );
+        (map, at)
     }
 }
 
@@ -182,8 +328,8 @@ fn nonempty<'a>(rec: &Record<'a>, idx: usize, name: &str) -> Result<&'a str> {
 }
 
 /// Parses integer or fractional Unix seconds (fractions are floored).
-pub(crate) fn parse_timestamp(rec: &Record<'_>, col: usize) -> Result<i64> {
-    let raw = rec.field(col, "timestamp")?.trim();
+pub(crate) fn parse_timestamp(rec: &Record<'_>, col: usize, name: &str) -> Result<i64> {
+    let raw = rec.field(col, name)?.trim();
     raw.parse::<i64>()
         .or_else(|_| {
             raw.parse::<f64>()
@@ -192,7 +338,7 @@ pub(crate) fn parse_timestamp(rec: &Record<'_>, col: usize) -> Result<i64> {
                 .map(|x| x.floor() as i64)
                 .ok_or(())
         })
-        .map_err(|_| rec.error("timestamp", format!("cannot parse {raw:?} as Unix seconds")))
+        .map_err(|_| rec.error(name, format!("cannot parse {raw:?} as Unix seconds")))
 }
 
 /// Loads `user item label` candidate files (and similar 3-column files).

@@ -17,7 +17,7 @@ pub use eda::Summary;
 pub use features::{FeatureColumn, Features, ItemFeatures, UserFeatures};
 pub use frame::{CRITEO_CATEGORICAL_COLUMNS, CRITEO_INTEGER_COLUMNS, CriteoStream, RawFrame};
 pub use idmap::IdMap;
-pub use interactions::Interactions;
+pub use interactions::{Duplicates, Interactions};
 pub(crate) use loader::read_triples;
 pub use loader::{FeaturesFile, InteractionsFile};
 

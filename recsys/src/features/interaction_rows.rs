@@ -316,7 +316,7 @@ mod tests {
         let (mut ratings, mut ts) = (Vec::new(), Vec::new());
         for u in 0..3 {
             for k in 0..10 {
-                let i = (u * 3 + k) % 8;
+                let i = (u * 3 + k) % 10;
                 rows.push((format!("u{u}"), format!("{i}")));
                 ratings.push(1.0 + ((u + k) % 5) as f32);
                 ts.push(1000 - k as i64); // newest first in file order
@@ -333,25 +333,27 @@ mod tests {
             FeatureColumn::Categorical(vec!["F".into(), "M".into(), "F".into()]),
         )
         .with_column("age", FeatureColumn::Numeric(vec![20.0, f32::NAN, 40.0]));
-        let items = Features::new(IdMap::from_ordered((0..8).map(|i| i.to_string()).collect()))
-            .with_column(
-                "genres",
-                FeatureColumn::MultiLabel(
-                    (0..8)
-                        .map(|i| {
-                            if i % 2 == 0 {
-                                vec!["Drama".to_string()]
-                            } else {
-                                vec!["Comedy".to_string(), "Drama".to_string()]
-                            }
-                        })
-                        .collect(),
-                ),
-            )
-            .with_column(
-                "title",
-                FeatureColumn::Text((0..8).map(|i| format!("t{i}")).collect()),
-            );
+        let items = Features::new(IdMap::from_ordered(
+            (0..10).map(|i| i.to_string()).collect(),
+        ))
+        .with_column(
+            "genres",
+            FeatureColumn::MultiLabel(
+                (0..10)
+                    .map(|i| {
+                        if i % 2 == 0 {
+                            vec!["Drama".to_string()]
+                        } else {
+                            vec!["Comedy".to_string(), "Drama".to_string()]
+                        }
+                    })
+                    .collect(),
+            ),
+        )
+        .with_column(
+            "title",
+            FeatureColumn::Text((0..10).map(|i| format!("t{i}")).collect()),
+        );
         Dataset {
             name: "toy".into(),
             interactions: x,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::Encoding;
+use crate::data::{Duplicates, Encoding};
 use crate::split::{Order, Split};
 use crate::{Error, Result};
 
@@ -74,6 +74,10 @@ pub struct DataConfig {
     /// `utf8` (the default) or `latin1`.
     #[serde(default)]
     pub encoding: Encoding,
+    /// What a repeated (user, item) row becomes: `last` (the default: the
+    /// latest row), `sum` (scores summed, or counted) or `reject`.
+    #[serde(default)]
+    pub duplicates: Duplicates,
     /// Whether the first line names the columns. Defaults to true; without
     /// a header, columns are named by position: `"1"`, `"2"`, …
     #[serde(default = "yes")]

@@ -2,13 +2,13 @@
 //! feature files, the minimum-interaction filters. Every error names the
 //! file, the line and the column.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use super::config::{DataConfig, FeatureFileConfig, Filters, UnknownIds};
 use crate::data::{
-    Dataset, Encoding, FeatureColumn, Features, IdMap, Interactions, Separator, Table,
+    Dataset, Encoding, FeatureColumn, Features, IdMap, Interactions, InteractionsFile, Separator,
+    Table,
 };
 use crate::{Error, Result};
 
@@ -62,81 +62,18 @@ fn open(
     Ok((table, idx))
 }
 
-/// Reads the interactions file: users and items by first appearance,
-/// optional scores (numbers) and timestamps (integers).
+/// Reads the interactions file by column name (streamed, see
+/// [`InteractionsFile`]): optional scores (numbers) and timestamps (Unix
+/// seconds); repeated (user, item) rows merged by the config's
+/// `duplicates`.
 pub(crate) fn read_interactions(path: &Path, d: &DataConfig) -> Result<Interactions> {
-    let mut names = vec![d.user.as_str(), d.item.as_str()];
-    names.extend(d.score.as_deref());
-    names.extend(d.timestamp.as_deref());
-    let (table, idx) = open(path, d.separator.as_deref(), d.header, d.encoding, &names)?;
-    let score_col = d.score.as_ref().map(|_| idx[2]);
-    let ts_col = d
-        .timestamp
-        .as_ref()
-        .map(|_| idx[2 + usize::from(d.score.is_some())]);
-    let (mut users, mut items) = (Interner::default(), Interner::default());
-    let (mut u, mut i) = (Vec::new(), Vec::new());
-    let mut scores = d.score.as_ref().map(|_| Vec::new());
-    let mut times = d.timestamp.as_ref().map(|_| Vec::new());
-    for rec in table.records() {
-        let field = |c: usize, name: &str| -> Result<&str> {
-            let v = rec.field(c, name)?.trim();
-            if v.is_empty() {
-                return Err(rec.error(name, "empty"));
-            }
-            Ok(v)
-        };
-        u.push(users.id(field(idx[0], &d.user)?));
-        i.push(items.id(field(idx[1], &d.item)?));
-        if let (Some(c), Some(s), Some(name)) = (score_col, scores.as_mut(), d.score.as_deref()) {
-            let v: f32 = rec.parse(c, name)?;
-            if !v.is_finite() {
-                return Err(rec.error(name, format!("{v} is not a finite number")));
-            }
-            s.push(v);
-        }
-        if let (Some(c), Some(t), Some(name)) = (ts_col, times.as_mut(), d.timestamp.as_deref()) {
-            let raw = field(c, name)?;
-            let v = raw
-                .parse::<i64>()
-                .or_else(|_| raw.parse::<f64>().map(|f| f as i64))
-                .map_err(|_| rec.error(name, format!("cannot parse {raw:?} as a Unix time")))?;
-            t.push(v);
-        }
-    }
-    if u.is_empty() {
-        return Err(Error::BadFile {
-            path: path.to_path_buf(),
-            message: "no data rows after the header".into(),
-        });
-    }
-    Interactions::new(
-        Arc::new(IdMap::from_ordered(users.ids)),
-        Arc::new(IdMap::from_ordered(items.ids)),
-        u,
-        i,
-        scores,
-        times,
-    )
-}
-
-/// Raw ids to indices in order of first appearance.
-#[derive(Default)]
-struct Interner {
-    map: HashMap<String, u32>,
-    ids: Vec<String>,
-}
-
-impl Interner {
-    fn id(&mut self, raw: &str) -> u32 {
-        if let Some(&i) = self.map.get(raw) {
-            return i;
-        }
-        let i = self.ids.len() as u32;
-        self.map.insert(raw.to_string(), i);
-        self.ids.push(raw.to_string());
-        i
-    }
+    InteractionsFile::new(path)
+        .separator(separator(d.separator.as_deref())?)
+        .header(d.header)
+        .encoding(d.encoding)
+        .duplicates(d.duplicates)
+        .columns(&d.user, &d.item, d.score.as_deref(), d.timestamp.as_deref())
+        .load()
 }
 
 /// Reads a feature file's named columns, typed as the config says. Ids not
@@ -247,9 +184,13 @@ pub(crate) fn load_dataset(
     base: &dyn Fn(&Path) -> std::path::PathBuf,
     d: &DataConfig,
     filters: &Filters,
-) -> Result<Dataset> {
+) -> Result<(Dataset, RowsRead)> {
     let path = base(&d.interactions);
     let raw = read_interactions(&path, d)?;
+    let read = RowsRead {
+        rows: raw.len() + raw.merged_duplicates(),
+        merged: raw.merged_duplicates(),
+    };
     let x = raw
         .k_core(
             filters.min_interactions_per_user,
@@ -292,7 +233,7 @@ pub(crate) fn load_dataset(
         x.ratings().map(<[f32]>::to_vec),
         x.timestamps().map(<[i64]>::to_vec),
     )?;
-    Ok(Dataset {
+    let ds = Dataset {
         name: path.file_name().map_or_else(
             || "interactions".into(),
             |n| n.to_string_lossy().into_owned(),
@@ -300,5 +241,14 @@ pub(crate) fn load_dataset(
         interactions: x,
         users: users.map(|u| u.0),
         items: items.map(|i| i.0),
-    })
+    };
+    Ok((ds, read))
+}
+
+/// The interaction rows of the file, before the filters.
+pub(crate) struct RowsRead {
+    /// Data rows in the file.
+    pub rows: usize,
+    /// Of those, rows merged into another row of the same (user, item) pair.
+    pub merged: usize,
 }

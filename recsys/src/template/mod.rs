@@ -43,8 +43,12 @@ pub struct Template {
 pub struct EdaOutput {
     /// The headline statistics (after the filters).
     pub summary: Summary,
-    /// Rows before the filters.
+    /// Data rows in the file (before merging repeated pairs and before the
+    /// filters).
     pub raw_rows: usize,
+    /// Rows merged into another row of the same (user, item) pair, by the
+    /// config's `duplicates` policy.
+    pub merged_rows: usize,
     /// The chart files written.
     pub figures: Vec<PathBuf>,
 }
@@ -53,8 +57,8 @@ impl std::fmt::Display for EdaOutput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "{} rows read, {} after the filters",
-            self.raw_rows, self.summary.interactions
+            "{} rows read, {} repeated (user, item) rows merged, {} after the filters",
+            self.raw_rows, self.merged_rows, self.summary.interactions
         )?;
         writeln!(f, "{}", self.summary)?;
         for p in &self.figures {
@@ -150,6 +154,10 @@ impl EdaOutput {
             "EDA",
             vec![
                 ("rows read", self.raw_rows.to_string()),
+                (
+                    "repeated (user, item) rows merged",
+                    self.merged_rows.to_string(),
+                ),
                 (
                     "rows after the filters",
                     self.summary.interactions.to_string(),
@@ -259,7 +267,7 @@ impl Template {
     /// The interactions (after the filters) with their feature tables.
     pub fn dataset(&self) -> Result<Dataset> {
         let c = &self.config;
-        data::load_dataset(&|p| c.resolve(p), &c.data, &c.filters)
+        data::load_dataset(&|p| c.resolve(p), &c.data, &c.filters).map(|(ds, _)| ds)
     }
 
     fn out(&self, rel: &str) -> PathBuf {
@@ -271,8 +279,7 @@ impl Template {
     /// written to `figures/` as self-contained HTML.
     pub fn eda(&self) -> Result<EdaOutput> {
         let c = &self.config;
-        let raw = data::read_interactions(&c.resolve(&c.data.interactions), &c.data)?;
-        let ds = self.dataset()?;
+        let (ds, read) = data::load_dataset(&|p| c.resolve(p), &c.data, &c.filters)?;
         let x = &ds.interactions;
         let mut charts = vec![
             ("interactions_per_user.html", x.user_activity_chart()),
@@ -298,7 +305,8 @@ impl Template {
         )?;
         Ok(EdaOutput {
             summary,
-            raw_rows: raw.len(),
+            raw_rows: read.rows,
+            merged_rows: read.merged,
             figures,
         })
     }

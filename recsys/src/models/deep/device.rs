@@ -194,3 +194,19 @@ impl fmt::Display for ResolvedDevice {
         f.write_str(&self.description)
     }
 }
+
+/// Burn's backends draw every random tensor (initial weights, dropout masks)
+/// from one process-wide generator that `Device::seed` resets. Two trainings
+/// at once in one process would interleave their draws, and the same seed
+/// would no longer give the same numbers; so every seeded training holds
+/// this lock from its seeding to its end (trainings in one process run one
+/// after another).
+static SEEDED: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Seeds `device`'s generator and returns the guard that keeps other
+/// trainings out until it is dropped.
+pub(crate) fn seeded(device: &Device, seed: u64) -> std::sync::MutexGuard<'static, ()> {
+    let guard = SEEDED.lock().unwrap_or_else(|e| e.into_inner());
+    device.seed(seed);
+    guard
+}

@@ -15,7 +15,7 @@
 //! # Ok(()) }
 //! ```
 
-mod device;
+pub(crate) mod device;
 mod dlrm;
 #[cfg(all(test, feature = "gpu"))]
 mod gpu_agreement;

@@ -309,10 +309,19 @@ impl CtrModel {
             serde_json::from_value(v["params"].clone())
                 .map_err(|e| Error::Config(format!("{}: params: {e}", path.display())))?
         };
+        // Parameters edited or damaged on disk are refused before the
+        // network is built from them (burn panics on, e.g., a dropout of 1).
+        params.check().map_err(|e| {
+            Error::Config(format!(
+                "{}: the saved parameters are invalid: {e}",
+                dir.display()
+            ))
+        })?;
         let dev = params.compute.resolve()?;
-        let net = CtrNet::new(inputs.schema(), &params.net, &dev.device)
-            .try_load_file(dir.join("model.bpk"))
-            .map_err(|e| Error::Config(format!("{}: {e}", dir.join("model.bpk").display())))?;
+        let net = load_weights(
+            CtrNet::new(inputs.schema(), &params.net, &dev.device),
+            &dir.join("model.bpk"),
+        )?;
         let n_params = net.num_params();
         Ok(CtrModel::new(
             net,
@@ -430,6 +439,18 @@ pub(crate) fn transfer(
     CtrNet::new(schema, cfg, &dev.device)
         .try_load_record(record)
         .map_err(|e| Error::Config(format!("loading the weights on {dev}: {e}")))
+}
+
+/// Loads `path` (a burnpack `model.bpk`) into `net`, read whole into memory
+/// first: burn's file loader reads tensors lazily, so a file replaced or
+/// removed afterwards (an older checkpoint generation) would fail at first
+/// use, in a worker thread, instead of here.
+pub(crate) fn load_weights(net: CtrNet, path: &Path) -> Result<CtrNet> {
+    let fail = |e: String| Error::Config(format!("{}: {e}", path.display()));
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let record = burn::store::ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
+        .map_err(|e| fail(e.to_string()))?;
+    net.try_load_record(record).map_err(|e| fail(e.to_string()))
 }
 
 /// `net`'s weights as a burnpack record (the bytes of `model.bpk`).

@@ -635,7 +635,7 @@ impl<'a> Trainer<'a> {
     fn run(self) -> Result<CtrModel> {
         let p = self.params;
         let schema = self.task.schema();
-        self.ad.seed(p.seed);
+        let _seeded = super::device::seeded(&self.ad, p.seed);
         let mut net = CtrNet::new(schema, &p.net, &self.ad);
         let mut optim = p.build_optimizer();
         let plan = net.input_plan(schema);
@@ -657,9 +657,10 @@ impl<'a> Trainer<'a> {
                 optim = o;
                 state = s;
                 best = if dir.join("best/model.bpk").is_file() {
-                    CtrNet::new(schema, &p.net, &self.ad)
-                        .try_load_file(dir.join("best/model.bpk"))
-                        .map_err(|e| Error::Config(format!("best checkpoint: {e}")))?
+                    super::model::load_weights(
+                        CtrNet::new(schema, &p.net, &self.ad),
+                        &dir.join("best/model.bpk"),
+                    )?
                 } else {
                     net.clone()
                 };
@@ -1093,11 +1094,12 @@ fn load_checkpoint(
         &std::fs::read_to_string(dir.join("state.json")).map_err(|e| Error::io(dir, e))?,
     )
     .map_err(|e| fail("state.json", e.to_string()))?;
-    let net = net
-        .try_load_file(dir.join("model.bpk"))
-        .map_err(|e| fail("model.bpk", e.to_string()))?;
+    let net = super::model::load_weights(net, &dir.join("model.bpk"))?;
+    // Read whole here, as the weights are (see `model::load_weights`).
+    let path = dir.join("optimizer.bin");
+    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
     let optim = optim
-        .load(dir.join("optimizer.bin"))
+        .from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
         .map_err(|e| fail("optimizer.bin", e.to_string()))?;
     Ok((net, optim, state))
 }

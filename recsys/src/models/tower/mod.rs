@@ -240,7 +240,7 @@ impl TwoTower {
         );
         let dev = self.compute.resolve()?;
         let ad = dev.device.clone().autodiff();
-        ad.seed(self.seed);
+        let _seeded = crate::models::deep::device::seeded(&ad, self.seed);
         let shape = |_: &SideEncoding| TowerShape {
             id_dim: self.embedding_dim,
             feature_dim: self.feature_dim,
