@@ -81,6 +81,32 @@ pub(crate) struct Columns {
     pub timestamp: Option<Vec<i64>>,
 }
 
+/// Equal column lengths and every index inside its map.
+fn check_columns(users: &IdMap, items: &IdMap, c: &Columns) -> Result<()> {
+    let n = c.user.len();
+    let same = c.item.len() == n
+        && c.rating.as_ref().is_none_or(|r| r.len() == n)
+        && c.timestamp.as_ref().is_none_or(|t| t.len() == n);
+    if !same {
+        return Err(Error::InvalidData(
+            "interaction columns have different lengths".into(),
+        ));
+    }
+    if let Some(&u) = c.user.iter().find(|&&u| u as usize >= users.len()) {
+        return Err(Error::InvalidData(format!(
+            "user index {u} outside the user map ({} users)",
+            users.len()
+        )));
+    }
+    if let Some(&i) = c.item.iter().find(|&&i| i as usize >= items.len()) {
+        return Err(Error::InvalidData(format!(
+            "item index {i} outside the item map ({} items)",
+            items.len()
+        )));
+    }
+    Ok(())
+}
+
 /// The first repeated pair [`Duplicates::Reject`] met: its two rows (0-based,
 /// earlier first) and its user and item indices.
 pub(crate) struct Repeated {
@@ -267,22 +293,13 @@ impl Interactions {
         timestamp: Option<Vec<i64>>,
         policy: Duplicates,
     ) -> Result<Self> {
-        let n = user.len();
-        let same = item.len() == n
-            && rating.as_ref().is_none_or(|r| r.len() == n)
-            && timestamp.as_ref().is_none_or(|t| t.len() == n);
-        let inside = user.iter().all(|&u| (u as usize) < users.len())
-            && item.iter().all(|&i| (i as usize) < items.len());
-        if !same || !inside {
-            // The plain constructor names what is wrong.
-            return Self::unmerged(users, items, user, item, rating, timestamp);
-        }
         let cols = Columns {
             user,
             item,
             rating,
             timestamp,
         };
+        check_columns(&users, &items, &cols)?;
         let (u, i) = (users.clone(), items.clone());
         Self::from_columns(users, items, cols, policy).map_err(|d| {
             Error::InvalidData(format!(
@@ -330,27 +347,19 @@ impl Interactions {
         rating: Option<Vec<f32>>,
         timestamp: Option<Vec<i64>>,
     ) -> Result<Self> {
-        let n = user.len();
-        let same = item.len() == n
-            && rating.as_ref().is_none_or(|r| r.len() == n)
-            && timestamp.as_ref().is_none_or(|t| t.len() == n);
-        if !same {
-            return Err(Error::InvalidData(
-                "interaction columns have different lengths".into(),
-            ));
-        }
-        if let Some(&u) = user.iter().find(|&&u| u as usize >= users.len()) {
-            return Err(Error::InvalidData(format!(
-                "user index {u} outside the user map ({} users)",
-                users.len()
-            )));
-        }
-        if let Some(&i) = item.iter().find(|&&i| i as usize >= items.len()) {
-            return Err(Error::InvalidData(format!(
-                "item index {i} outside the item map ({} items)",
-                items.len()
-            )));
-        }
+        let cols = Columns {
+            user,
+            item,
+            rating,
+            timestamp,
+        };
+        check_columns(&users, &items, &cols)?;
+        let Columns {
+            user,
+            item,
+            rating,
+            timestamp,
+        } = cols;
         Ok(Interactions {
             inner: Arc::new(Inner {
                 users,
