@@ -312,9 +312,10 @@ impl Interactions {
         })
     }
 
-    /// Interactions from columns inside the maps, with repeated pairs merged
-    /// by `policy` (`Err`: the first repeated pair's two rows, for
-    /// `Reject`). Merges in place: no copy of the columns.
+    /// Interactions from columns inside the maps (the caller's invariant, not
+    /// checked), with repeated pairs merged by `policy` (`Err`: the first
+    /// repeated pair's two rows, for `Reject`). Merges in place: no copy of
+    /// the columns.
     pub(crate) fn from_columns(
         users: Arc<IdMap>,
         items: Arc<IdMap>,
@@ -325,10 +326,7 @@ impl Interactions {
         if policy == Duplicates::Sum && c.rating.is_none() {
             c.rating = Some(vec![1.0; c.user.len()]);
         }
-        let mut x = Self::unmerged(users, items, c.user, c.item, c.rating, c.timestamp)
-            .expect("columns checked by the caller");
-        Arc::get_mut(&mut x.inner).expect("fresh").merged = merged;
-        Ok(x)
+        Ok(Self::assemble(users, items, c, merged))
     }
 
     /// Rows merged into another row of the same pair when these interactions
@@ -354,13 +352,19 @@ impl Interactions {
             timestamp,
         };
         check_columns(&users, &items, &cols)?;
+        Ok(Self::assemble(users, items, cols, 0))
+    }
+
+    /// The value itself, from columns already checked; `merged` rows were
+    /// merged away while building them.
+    fn assemble(users: Arc<IdMap>, items: Arc<IdMap>, c: Columns, merged: usize) -> Self {
         let Columns {
             user,
             item,
             rating,
             timestamp,
-        } = cols;
-        Ok(Interactions {
+        } = c;
+        Interactions {
             inner: Arc::new(Inner {
                 users,
                 items,
@@ -368,11 +372,11 @@ impl Interactions {
                 item,
                 rating,
                 timestamp,
-                merged: 0,
+                merged,
                 csr: OnceLock::new(),
                 csc: OnceLock::new(),
             }),
-        })
+        }
     }
 
     /// Builds interactions from raw-id rows, creating the id maps. Items in
