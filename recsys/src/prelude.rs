@@ -18,7 +18,7 @@ pub use crate::models::ctr::{
 #[cfg(feature = "deep")]
 pub use crate::models::deep::{
     Arch, AttentionDeepFM, AttentionDeepFm, Compute, CtrModel, CtrParams, CtrScorer, Dcn, DeepFM,
-    DeepFm, Dlrm, DnnInit, Interaction, Loss, LrSchedule, OptimizerKind, PairScorer,
+    DeepFm, Dlrm, DnnInit, Improvement, Interaction, Loss, LrSchedule, OptimizerKind, PairScorer,
     ValidationMetric, WideDeep, XDeepFM, XDeepFm,
 };
 pub use crate::models::mf::{
@@ -39,6 +39,8 @@ pub use crate::display::FrameHtml;
 pub use crate::models::{BaseRate, BaseRateModel, RowScorer, row_model_from_name};
 pub use crate::notebook::{Environment, Profile};
 pub use crate::peers::{PeerRun, Peers};
+#[cfg(feature = "deep")]
+pub use crate::pipeline::TrainedCtr;
 pub use crate::pipeline::{DataSource, EvalOn, Pipeline};
 pub use crate::plot::{Chart, Scale};
 pub use crate::report::{Comparison, Leaderboard, Report};

@@ -356,3 +356,77 @@ fn a_saved_model_with_invalid_parameters_is_refused() {
         .to_string();
     assert!(e.contains("invalid") && e.contains("dropout"), "{e}");
 }
+
+#[test]
+fn a_trained_network_is_measured_by_the_pipeline_steps_of_every_model() {
+    // `CtrModel::evaluate` / `evaluate_full` (what `recsys train` and
+    // `recsys evaluate --checkpoint` report) run `Pipeline::from_candidates`
+    // with the network as a `TrainedCtr` stage: the same numbers as eval's
+    // functions applied directly, and the stage refuses other data.
+    let Some(task) = task() else { return };
+    let m = quick(Arch::DeepFm).max_epochs(1).fit(&task).unwrap();
+    let scorer = CtrScorer::new(m.clone()).unwrap();
+    // Every metric of `series` has the report's value.
+    let agree = |series: &[recsys::eval::MetricSeries], report: &Report| {
+        for s in series {
+            let direct = s
+                .per_user
+                .as_ref()
+                .map_or(s.value, |v| v.iter().sum::<f64>() / v.len() as f64);
+            let via = report.get(&s.name).unwrap();
+            assert!(
+                (direct - via).abs() < 1e-12,
+                "{}: {direct} vs {via}",
+                s.name
+            );
+        }
+    };
+    let sampled = m.evaluate(&task.test).unwrap();
+    let (_, series) = recsys::eval::sampled_metrics(&scorer, &task.test, &[5, 10, 20]).unwrap();
+    agree(&series, &sampled);
+    assert!(
+        sampled.protocol.contains("given candidates"),
+        "{}",
+        sampled.protocol
+    );
+    assert_eq!(
+        sampled.fit_seconds,
+        m.epochs
+            .iter()
+            .map(|e| e.train_seconds + e.eval_seconds)
+            .sum::<f64>()
+    );
+    // Full ranking: the test positives relevant, training and validation
+    // positives masked.
+    let full = m.evaluate_full(&task.test, Some(&task.val)).unwrap();
+    let relevant = recsys::eval::relevant_sets(&task.test.positives());
+    let users: Vec<u32> = (0..relevant.len() as u32)
+        .filter(|&u| relevant[u as usize].is_some())
+        .collect();
+    let mut hidden = std::collections::HashMap::<u32, Vec<u32>>::new();
+    for (u, items, labels) in task.val.iter() {
+        hidden.entry(u).or_default().extend(
+            items
+                .iter()
+                .zip(labels)
+                .filter(|(_, l)| **l)
+                .map(|(i, _)| *i),
+        );
+    }
+    let lists = recsys::eval::ranked_lists(&scorer, &users, &hidden, 20);
+    let series = recsys::eval::full_ranking_metrics(&lists, &relevant, &task.train, &[5, 10, 20]);
+    agree(&series, &full);
+    assert_eq!(full.users.len(), users.len());
+    // The stage scores only the data it was trained on.
+    let rows = [("1", "1"), ("1", "2"), ("2", "1"), ("2", "2")]
+        .map(|(u, i)| (u.to_string(), i.to_string()));
+    let other = Interactions::from_raw_rows(&rows, None, Some(vec![1, 2, 3, 4]), &[]).unwrap();
+    let err = Pipeline::from_interactions(other)
+        .recall(TrainedCtr::new(m).unwrap())
+        .evaluate()
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("the data it was trained on"),
+        "{err}"
+    );
+}

@@ -100,7 +100,11 @@ fn dlrm_trains_with_lambdarank_from_its_config_and_reloads() {
         report
             .params
             .iter()
-            .any(|(k, v)| k == "loss" && v.contains("lambdarank")),
+            .any(|(k, v)| k == "loss" && v.contains("lambdarank"))
+            && report
+                .params
+                .iter()
+                .any(|(k, v)| k == "improvement" && v.contains("significant")),
         "{:?}",
         report.params
     );
@@ -239,4 +243,18 @@ fn listwise_losses_need_queries() {
         .unwrap()
         .to_string();
     assert!(e.contains("no group"), "{e}");
+}
+
+#[test]
+fn a_significant_improvement_needs_per_query_validation_values() {
+    // A task that validates on AUC has no per-query values to test.
+    let task = FeatureTask::toy_ctr(1200, 3).unwrap();
+    assert!(task.validation.is_some());
+    let err = recsys::models::deep::Dlrm::params()
+        .max_epochs(1)
+        .improvement(recsys::models::deep::Improvement::significant())
+        .verbose(false)
+        .fit_features(&task)
+        .unwrap_err();
+    assert!(err.to_string().contains("validates on AUC"), "{err}");
 }

@@ -365,3 +365,74 @@ fn protocols_refuse_what_they_cannot_measure() {
     assert_eq!(r.get("UsersWithoutPositive"), Some(1.0));
     assert_eq!(r.users.len(), 1);
 }
+
+#[test]
+fn a_split_given_as_candidate_lists_is_scored_as_given_or_by_full_ranking() {
+    let data = synthetic();
+    let split = Split::loo().apply(&data).unwrap();
+    let cands = |heldout: &Interactions, seed| {
+        Candidates::sample(
+            heldout,
+            &data,
+            &split.train,
+            20,
+            NegativeSampler::Uniform,
+            seed,
+        )
+        .unwrap()
+    };
+    let (val, test) = (None::<Candidates>, cands(&split.test, 1));
+    let given = || Pipeline::from_candidates(split.train.clone(), val.clone(), test.clone());
+    let sampled = given().recall(Popularity::default()).evaluate().unwrap();
+    assert!(
+        sampled.protocol.contains("given candidates") && sampled.protocol.contains("1+20"),
+        "{}",
+        sampled.protocol
+    );
+    // The given lists, not new draws: the numbers eval computes on them.
+    let pop = Popularity::default()
+        .fit_scorer(FitInput::new(&split.train))
+        .unwrap();
+    let (_, series) = recsys::eval::sampled_metrics(pop.as_ref(), &test, &[10]).unwrap();
+    let ndcg = series.iter().find(|s| s.name == "NDCG@10").unwrap();
+    let direct = ndcg
+        .per_user
+        .as_ref()
+        .map_or(ndcg.value, |v| v.iter().sum::<f64>() / v.len() as f64);
+    assert!((sampled.get("NDCG@10").unwrap() - direct).abs() < 1e-12);
+    // Full ranking: the test positives are the relevant items.
+    let full = given()
+        .protocol(Protocol::FullRanking)
+        .recall(Popularity::default())
+        .evaluate()
+        .unwrap();
+    assert!(
+        full.protocol.starts_with("given candidates, full ranking"),
+        "{}",
+        full.protocol
+    );
+    assert_eq!(full.users.len(), test.n_users());
+    // Contradictions are errors before any work.
+    let err = |p: Pipeline| {
+        p.recall(Popularity::default())
+            .evaluate()
+            .err()
+            .expect("a contradiction")
+            .to_string()
+    };
+    for (p, words) in [
+        (given().split_loo(), "drop .split"),
+        (given().sampled(5), "would draw others"),
+        (given().rating(), "not ratings"),
+        (given().on_validation(), "no validation candidates"),
+    ] {
+        let e = err(p);
+        assert!(e.contains(words), "expected {words:?} in: {e}");
+    }
+    // Lists in other id maps than the training data's.
+    let e = err(Pipeline::from_candidates(synthetic(), None, test.clone()));
+    assert!(
+        e.contains("share the training interactions' id maps"),
+        "{e}"
+    );
+}

@@ -136,6 +136,37 @@ impl Candidates {
         self.item.is_empty()
     }
 
+    /// The positive rows as interactions in the same id maps (what a user's
+    /// relevant set is under full ranking).
+    pub fn positives(&self) -> Interactions {
+        let (mut user, mut item) = (Vec::new(), Vec::new());
+        for (u, items, labels) in self.iter() {
+            for (&i, &l) in items.iter().zip(labels) {
+                if l {
+                    user.push(u);
+                    item.push(i);
+                }
+            }
+        }
+        Interactions::new(
+            self.users.clone(),
+            self.items.clone(),
+            user,
+            item,
+            None,
+            None,
+        )
+        .expect("candidate indices lie inside their id maps")
+    }
+
+    /// The largest number of negatives of a user's list.
+    pub fn negatives(&self) -> usize {
+        self.iter()
+            .map(|(_, _, labels)| labels.iter().filter(|l| !**l).count())
+            .max()
+            .unwrap_or(0)
+    }
+
     /// The id maps the indices refer to.
     pub fn universe(&self) -> (&Arc<IdMap>, &Arc<IdMap>) {
         (&self.users, &self.items)

@@ -39,7 +39,7 @@ pub use model::CtrModel;
 pub use net::{Arch, CtrNet, NetConfig};
 pub use stage::{CtrScorer, PairScorer};
 pub use train::{
-    CtrEpoch, CtrParams, LrSchedule, OptimizerKind, ValidationMetric, bce_with_logits,
+    CtrEpoch, CtrParams, Improvement, LrSchedule, OptimizerKind, ValidationMetric, bce_with_logits,
 };
 
 macro_rules! arch_type {

@@ -1,7 +1,8 @@
 //! A fitted CTR network: scoring of `(user, item)` pairs or of encoded
 //! feature rows, save/load with its inputs' encoders, and its training
-//! history. Evaluation is `eval`'s (`CtrModel::evaluate*` live
-//! there).
+//! history. Evaluation is the harness's: `CtrModel::evaluate_rows` in
+//! `eval`, `CtrModel::evaluate` / `evaluate_full` through the
+//! [`crate::Pipeline`] (`pipeline::trained`).
 
 use std::fmt;
 use std::path::Path;
@@ -61,7 +62,7 @@ impl CtrInputs {
 const ENCODERS: &str = "encoders.json";
 
 /// A trained CTR network with the feature tables or encoders it scores with.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct CtrModel {
     pub(super) net: CtrNet,
     pub params: CtrParams,

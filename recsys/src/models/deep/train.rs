@@ -55,6 +55,54 @@ pub enum LrSchedule {
     },
 }
 
+/// When an epoch's validation value counts as better than the kept
+/// epoch's (the early-stopping rule).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum Improvement {
+    /// Any higher value.
+    Any,
+    /// Higher, and the difference significant: a paired sign-flip
+    /// permutation test over the validation queries (or sampled users)
+    /// gives `p < alpha` against the kept epoch
+    /// ([`crate::metrics::bootstrap::paired`]). A flat, noisy validation
+    /// curve then keeps the earliest epoch rather than its noise maximum.
+    /// Needs a per-query validation metric (NDCG@10), not AUC.
+    Significant { alpha: f64 },
+}
+
+impl Improvement {
+    /// [`Improvement::Significant`] at `alpha` = 0.05.
+    pub fn significant() -> Improvement {
+        Improvement::Significant { alpha: 0.05 }
+    }
+}
+
+impl Improvement {
+    /// True when `candidate` (mean, values per query) is better than `kept`
+    /// under this rule; the permutation test is seeded by `seed`. Against
+    /// no kept values (the first validated epoch) a higher mean suffices.
+    pub(crate) fn better(self, candidate: (f64, &[f64]), kept: (f64, &[f64]), seed: u64) -> bool {
+        let higher = candidate.0 > kept.0;
+        match self {
+            Improvement::Any => higher,
+            Improvement::Significant { alpha } => {
+                higher
+                    && (kept.1.is_empty()
+                        || crate::metrics::bootstrap::paired(kept.1, candidate.1, seed).p_value
+                            < alpha)
+            }
+        }
+    }
+}
+
+impl Default for Improvement {
+    fn default() -> Self {
+        Improvement::Any
+    }
+}
+
 /// Hyper-parameters of a CTR network and its training. Build with
 /// [`DeepFm::params`] and friends; [`CtrParams::fit`] trains.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,6 +118,8 @@ pub struct CtrParams {
     /// MovieLens CTR, AUC on feature rows) before stopping (0 = never stop
     /// early).
     pub patience: usize,
+    /// When a validation value is better than the kept epoch's.
+    pub improvement: Improvement,
     /// Clip the gradient norm of every parameter tensor to this value.
     pub grad_clip: Option<f64>,
     /// `λ Σ ‖embedding‖²` added to the loss of every batch.
@@ -104,6 +154,7 @@ impl Default for CtrParams {
             batch_size: 1024,
             max_epochs: 20,
             patience: 3,
+            improvement: Improvement::Any,
             grad_clip: None,
             l2_embedding: 0.0,
             seed: 42,
@@ -176,6 +227,9 @@ impl CtrParams {
         max_epochs: usize => max_epochs);
     setter!(/// Early-stopping patience in epochs (0 = off). Defaults to 3.
         patience: usize => patience);
+    setter!(/// When an epoch counts as better than the kept one (early
+        /// stopping). Defaults to [`Improvement::Any`].
+        improvement: Improvement => improvement);
     setter!(/// Gradient-norm clipping. Defaults to none.
         grad_clip: Option<f64> => grad_clip);
     setter!(/// L2 weight on the embeddings. Defaults to 0.
@@ -242,6 +296,11 @@ impl CtrParams {
             return bad("l2_embedding must be ≥ 0".into());
         }
         self.loss.check()?;
+        if let Improvement::Significant { alpha } = self.improvement {
+            if !(alpha > 0.0 && alpha < 1.0) {
+                return bad(format!("improvement.alpha must be in (0, 1), got {alpha}"));
+            }
+        }
         if self.queries_per_batch == 0 || self.max_batch_rows == Some(0) {
             return bad("queries_per_batch and max_batch_rows must be positive".into());
         }
@@ -370,6 +429,10 @@ struct TrainState {
     /// The best validation value so far (see [`ValidationMetric`]).
     #[serde(deserialize_with = "nan_if_null", alias = "best_ndcg")]
     best_value: f64,
+    /// The kept epoch's validation value per query (or sampled user), for
+    /// [`Improvement::Significant`].
+    #[serde(default)]
+    best_values: Vec<f64>,
     lr: f64,
     since_best: usize,
     since_lr_change: usize,
@@ -592,18 +655,21 @@ impl TrainData<'_> {
                 Some(v) if !v.is_empty() => {
                     let scores = score_rows(net, t.schema(), v, batch, device);
                     let labels = v.positives();
-                    let ndcg10 = match (&v.grades, &v.groups) {
+                    let (ndcg10, per_unit) = match (&v.grades, &v.groups) {
                         (Some(g), Some(q)) => {
                             let per = crate::metrics::listwise::query_ndcg(&scores, g, q, 10);
-                            per.values.iter().sum::<f64>() / per.values.len().max(1) as f64
+                            let mean =
+                                per.values.iter().sum::<f64>() / per.values.len().max(1) as f64;
+                            (mean, per.values)
                         }
-                        _ => f64::NAN,
+                        _ => (f64::NAN, Vec::new()),
                     };
                     ValidationMetrics {
                         ndcg10,
                         hr10: f64::NAN,
                         auc: crate::metrics::pointwise::auc(&scores, &labels).unwrap_or(f64::NAN),
                         logloss: crate::metrics::pointwise::log_loss(&scores, &labels),
+                        per_unit,
                     }
                 }
                 _ => ValidationMetrics::NONE,
@@ -634,6 +700,15 @@ impl<'a> Trainer<'a> {
 
     fn run(self) -> Result<CtrModel> {
         let p = self.params;
+        if matches!(p.improvement, Improvement::Significant { .. })
+            && self.task.has_validation()
+            && self.task.metric() == ValidationMetric::Auc
+        {
+            return Err(Error::param(
+                "improvement",
+                "a significant improvement is tested over per-query validation values (NDCG@10); this task validates on AUC: use improvement = any",
+            ));
+        }
         let schema = self.task.schema();
         let _seeded = super::device::seeded(&self.ad, p.seed);
         let mut net = CtrNet::new(schema, &p.net, &self.ad);
@@ -645,6 +720,7 @@ impl<'a> Trainer<'a> {
             epochs: Vec::new(),
             best_epoch: 0,
             best_value: f64::NEG_INFINITY,
+            best_values: Vec::new(),
             lr: p.lr,
             since_best: 0,
             since_lr_change: 0,
@@ -744,7 +820,12 @@ impl<'a> Trainer<'a> {
                     log.loss
                 )));
             }
-            let improved = !validated || value > state.best_value;
+            let improved = !validated
+                || p.improvement.better(
+                    (value, &m.per_unit),
+                    (state.best_value, &state.best_values),
+                    p.seed,
+                );
             if p.verbose && validated && self.task.metric() == ValidationMetric::Auc {
                 println!(
                     "epoch {epoch:>3}  loss {:.4}  val AUC {:.4}  LogLoss {:.4}  train {:.2}s  eval {:.2}s{}",
@@ -787,6 +868,9 @@ impl<'a> Trainer<'a> {
             if improved {
                 if validated {
                     state.best_value = value;
+                    if matches!(p.improvement, Improvement::Significant { .. }) {
+                        state.best_values = m.per_unit.clone();
+                    }
                 }
                 state.best_epoch = epoch;
                 state.since_best = 0;
@@ -996,6 +1080,9 @@ struct ValidationMetrics {
     hr10: f64,
     auc: f64,
     logloss: f64,
+    /// NDCG@10 per query (or sampled user) in a fixed order; empty when
+    /// validation is by AUC.
+    per_unit: Vec<f64>,
 }
 
 impl ValidationMetrics {
@@ -1005,6 +1092,7 @@ impl ValidationMetrics {
         hr10: f64::NAN,
         auc: f64::NAN,
         logloss: f64::NAN,
+        per_unit: Vec::new(),
     };
 }
 
@@ -1015,6 +1103,7 @@ impl ValidationMetrics {
 fn sampled_validation(cands: &crate::split::Candidates, scores: &[f32]) -> ValidationMetrics {
     use crate::metrics::sampled;
     let (mut ndcg, mut hr, mut users) = (0.0, 0.0, 0usize);
+    let mut per_unit = Vec::new();
     let mut labels_all = Vec::with_capacity(scores.len());
     let mut at = 0;
     for (_, items, labels) in cands.iter() {
@@ -1037,7 +1126,9 @@ fn sampled_validation(cands: &crate::split::Candidates, scores: &[f32]) -> Valid
             continue;
         }
         let k = ranks.len() as f64;
-        ndcg += ranks.iter().map(|&r| sampled::ndcg(r, 10)).sum::<f64>() / k;
+        let user_ndcg = ranks.iter().map(|&r| sampled::ndcg(r, 10)).sum::<f64>() / k;
+        per_unit.push(user_ndcg);
+        ndcg += user_ndcg;
         hr += ranks.iter().map(|&r| sampled::hit(r, 10)).sum::<f64>() / k;
         users += 1;
     }
@@ -1053,6 +1144,7 @@ fn sampled_validation(cands: &crate::split::Candidates, scores: &[f32]) -> Valid
         hr10: per_user(hr),
         auc: crate::metrics::pointwise::auc(scores, &labels_all).unwrap_or(f64::NAN),
         logloss: crate::metrics::pointwise::log_loss(scores, &labels_all),
+        per_unit,
     }
 }
 
@@ -1102,4 +1194,43 @@ fn load_checkpoint(
         .from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
         .map_err(|e| fail("optimizer.bin", e.to_string()))?;
     Ok((net, optim, state))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Improvement;
+
+    #[test]
+    fn a_significant_improvement_needs_more_than_a_higher_mean() {
+        // 800 queries: a shift of +0.002 in noise of sd 0.2 is a higher mean
+        // but no significant one; a shift of +0.05 is both.
+        let kept: Vec<f64> = (0..800)
+            .map(|i| ((i * 7919) % 1000) as f64 / 1000.0)
+            .collect();
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        let noisy: Vec<f64> = kept
+            .iter()
+            .enumerate()
+            .map(|(i, x)| x + if i % 2 == 0 { 0.202 } else { -0.198 })
+            .collect();
+        let shifted: Vec<f64> = kept.iter().map(|x| x + 0.05).collect();
+        let k = (mean(&kept), &kept[..]);
+        let n = (mean(&noisy), &noisy[..]);
+        let s = (mean(&shifted), &shifted[..]);
+        assert!(n.0 > k.0);
+        assert!(Improvement::Any.better(n, k, 1));
+        assert!(!Improvement::significant().better(n, k, 1));
+        assert!(Improvement::significant().better(s, k, 1));
+        // Lower is never better; the first validated epoch needs no test.
+        assert!(!Improvement::significant().better(k, s, 1));
+        assert!(Improvement::significant().better(k, (f64::NEG_INFINITY, &[]), 1));
+        // The rule is checked with the other parameters.
+        let bad = super::CtrParams::default().improvement(Improvement::Significant { alpha: 1.5 });
+        assert!(
+            bad.check()
+                .unwrap_err()
+                .to_string()
+                .contains("improvement.alpha")
+        );
+    }
 }

@@ -2,6 +2,7 @@
 //! [`Pipeline::evaluate`] runs it.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -14,6 +15,11 @@ use crate::split::{Candidates, Split, SplitData, concat};
 use crate::stages::Rerank;
 use crate::{Error, Result};
 
+#[cfg(feature = "deep")]
+mod trained;
+#[cfg(feature = "deep")]
+pub use trained::TrainedCtr;
+
 /// Where the interactions come from.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -22,6 +28,13 @@ pub enum DataSource {
     MovieLens1M,
     File(InteractionsFile),
     Interactions(Interactions),
+    /// A split given as training interactions and candidate lists (see
+    /// [`Pipeline::from_candidates`]).
+    Candidates {
+        train: Interactions,
+        validation: Option<Candidates>,
+        test: Candidates,
+    },
 }
 
 struct Prepared {
@@ -77,6 +90,9 @@ pub struct Pipeline {
     encoding: crate::data::Encoding,
     /// An item file whose items join full ranking's universe.
     catalogue: Option<PathBuf>,
+    /// True once [`Pipeline::split`] was called (a given split cannot take
+    /// another).
+    split_set: bool,
 }
 
 impl Pipeline {
@@ -103,6 +119,7 @@ impl Pipeline {
             files_are_the_data: false,
             encoding: crate::data::Encoding::Utf8,
             catalogue: None,
+            split_set: false,
         }
     }
 
@@ -148,6 +165,40 @@ impl Pipeline {
         p
     }
 
+    /// A split made elsewhere, given as training interactions and candidate
+    /// lists in their id maps (e.g. a [`crate::features::MovieLensCtr`]
+    /// task's: 1 positive + 999 negatives per user). Scored as given (the
+    /// sampled protocol); with `.protocol(Protocol::FullRanking)` every item
+    /// is ranked instead, the test positives relevant, each user's training
+    /// and validation positives masked. `validation`, when given, is the
+    /// data iterative models early-stop on and what
+    /// [`Pipeline::on_validation`] scores.
+    pub fn from_candidates(
+        train: Interactions,
+        validation: Option<Candidates>,
+        test: Candidates,
+    ) -> Self {
+        let negatives = test.negatives();
+        let mut p = Self::new(DataSource::Candidates {
+            train,
+            validation,
+            test,
+        });
+        p.protocol = Protocol::Sampled {
+            negatives,
+            sampler: crate::split::NegativeSampler::Uniform,
+            seed: p.seed,
+        };
+        p
+    }
+
+    /// The name the report gives the data. Defaults to the source's
+    /// (`movielens-100k`, `file`, `interactions`, `candidates`).
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
     /// Full ranking over the items of an item file too (the first column of
     /// a delimited file, header auto-detected, e.g. the item features):
     /// with split files, items nobody interacted with are ranked as well,
@@ -180,6 +231,7 @@ impl Pipeline {
     /// The split. Defaults to [`Split::loo`].
     pub fn split(mut self, split: Split) -> Self {
         self.split = split;
+        self.split_set = true;
         self
     }
 
@@ -317,6 +369,11 @@ impl Pipeline {
                 x.clone(),
                 self.side.clone(),
             ),
+            DataSource::Candidates { train, .. } => (
+                self.name.clone().unwrap_or_else(|| "candidates".into()),
+                train.clone(),
+                self.side.clone(),
+            ),
         })
     }
 
@@ -333,6 +390,10 @@ impl Pipeline {
             Split::Predefined { .. } => "predefined files".into(),
             #[allow(unreachable_patterns)]
             _ => "custom".into(),
+        };
+        let split = match &self.source {
+            DataSource::Candidates { .. } => "given candidates".to_string(),
+            _ => split,
         };
         let protocol = match (&self.protocol, &self.candidates_file) {
             (_, Some(_)) => "sampled (candidates file)".to_string(),
@@ -351,6 +412,14 @@ impl Pipeline {
     /// Loads and splits: training data, the held-out part, what to mask
     /// when ranking, and sampled candidates when the protocol asks for them.
     fn prepare(&self) -> Result<Prepared> {
+        if let DataSource::Candidates {
+            train,
+            validation,
+            test,
+        } = &self.source
+        {
+            return self.prepare_given(train, validation.as_ref(), test);
+        }
         if let (Split::Predefined { train: path, .. }, Some(cands)) =
             (&self.split, &self.candidates_file)
         {
@@ -432,6 +501,45 @@ impl Pipeline {
         })
     }
 
+    /// [`Pipeline::prepare`] for a split given as candidate lists: the
+    /// scored list, its positives (full ranking's relevant items), what is
+    /// masked and what iterative models validate on.
+    fn prepare_given(
+        &self,
+        train: &Interactions,
+        validation: Option<&Candidates>,
+        test: &Candidates,
+    ) -> Result<Prepared> {
+        let (dataset, _, side) = self.load()?;
+        let (scored, validation, mask) = match self.on {
+            EvalOn::Test => {
+                let val = validation.map(Candidates::positives);
+                let mask = match &val {
+                    Some(v) => concat(train, v),
+                    None => train.clone(),
+                };
+                (test, val, mask)
+            }
+            EvalOn::Validation => {
+                let v = validation.ok_or_else(|| {
+                    Error::Config(
+                        "on_validation: the given split has no validation candidates".into(),
+                    )
+                })?;
+                (v, None, train.clone())
+            }
+        };
+        Ok(Prepared {
+            dataset,
+            train: train.clone(),
+            heldout: Some(scored.positives()),
+            validation,
+            mask,
+            candidates: matches!(self.protocol, Protocol::Sampled { .. }).then(|| scored.clone()),
+            side,
+        })
+    }
+
     /// Checks that the plan is consistent before any work: every stage and
     /// setting the builder was given is one the protocol uses. A
     /// contradiction is an error naming it, never silently dropped.
@@ -500,6 +608,40 @@ impl Pipeline {
             && self.extra_recall.is_empty()
         {
             return bad("recall_pool sizes the pool a rank or rerank stage (or fused recall) reads; with recall alone the list is the top max(ks)".into());
+        }
+        if let DataSource::Candidates {
+            train,
+            validation,
+            test,
+        } = &self.source
+        {
+            if self.split_set {
+                return bad("the split is given by the candidate lists: drop .split(...)".into());
+            }
+            if self.implicit.is_some() || self.candidates_file.is_some() || self.catalogue.is_some()
+            {
+                return bad("the split is given by the candidate lists: implicit, candidates_file and catalogue do not apply".into());
+            }
+            if rating {
+                return bad("the given candidate lists have labels, not ratings: use the sampled or full-ranking protocol".into());
+            }
+            if let Protocol::Sampled { negatives, .. } = self.protocol {
+                if negatives != test.negatives() {
+                    return bad(format!(
+                        "the candidate lists are given (up to {} negatives per user): .sampled({negatives}) would draw others",
+                        test.negatives()
+                    ));
+                }
+            }
+            let same = |c: &Candidates| {
+                let (u, i) = c.universe();
+                Arc::ptr_eq(u, train.users()) && Arc::ptr_eq(i, train.items())
+            };
+            if !same(test) || validation.as_ref().is_some_and(|v| !same(v)) {
+                return bad(
+                    "the candidate lists must share the training interactions' id maps".into(),
+                );
+            }
         }
         if matches!(self.split, Split::Predefined { .. }) && !self.files_are_the_data {
             return bad("a predefined split reads its own files, so the pipeline's data source would be ignored: use Pipeline::predefined(train, test)".into());
@@ -582,6 +724,7 @@ impl Pipeline {
             }
             DataSource::Interactions(_) => "the items of the interactions",
             DataSource::File(_) => "the items of the given files",
+            DataSource::Candidates { .. } => "the items of the given split",
         };
         let universe = if self.catalogue.is_some() {
             "the items of the given files and the catalogue file"
