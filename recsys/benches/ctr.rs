@@ -252,8 +252,21 @@ fn speed_dlrm(file: &Path, _dir: &Path, peers: &serde_json::Value) {
     let prep_s = t.elapsed().as_secs_f64();
     drop(frame);
     let peer = &peers["models"]["dlrm"];
+    // The PyTorch DLRM on the same encoded rows, in this run.
+    let torch_dir = std::env::temp_dir().join(format!("recsys-dlrm-speed-{}", std::process::id()));
+    let torch_runs: Vec<Option<serde_json::Value>> = match dump_rows(&task, &torch_dir) {
+        Ok(()) => [1usize, 2]
+            .iter()
+            .map(|&t| run_torch_dlrm(&torch_dir, t))
+            .collect(),
+        Err(e) => {
+            eprintln!("could not write the rows for PyTorch: {e}");
+            vec![None, None]
+        }
+    };
+    let _ = std::fs::remove_dir_all(&torch_dir);
     let mut rows = Vec::new();
-    for threads in [1usize, 2] {
+    for (threads, torch) in [1usize, 2].into_iter().zip(&torch_runs) {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
@@ -275,53 +288,143 @@ fn speed_dlrm(file: &Path, _dir: &Path, peers: &serde_json::Value) {
         let probs = m.predict_rows(&task.test).unwrap();
         let auc =
             recsys::metrics::pointwise::auc(&probs, &task.test.positives()).unwrap_or(f64::NAN);
+        let field = |k: &str| torch.as_ref().and_then(|t| t[k].as_f64());
         rows.push(vec![
-            "dlrm".to_string(),
-            format!("Adam 1e-3, batch 1024, {threads} thread(s)"),
-            format!("{epoch:.2} s"),
-            format!("{:.0}k", task.train.len() as f64 / epoch / 1e3),
-            format!("{:.0}k rows/s", holdout as f64 / score_s / 1e3),
-            format!("{auc:.4}"),
-            m.n_params.to_string(),
-            peak_rss_mib().map_or("–".into(), |r| format!("{r:.0} MiB")),
-            peer["epoch_s"].as_f64().map_or("–".into(), |s| {
+            threads.to_string(),
+            format!(
+                "{epoch:.2} s ({:.0}k rows/s)",
+                task.train.len() as f64 / epoch / 1e3
+            ),
+            field("epoch_s").map_or("–".into(), |s| {
                 format!(
-                    "{s:.2} s, AUC {:.4}, {} parameters",
-                    peer["holdout_auc"].as_f64().unwrap_or(f64::NAN),
-                    peer["params"]
-                        .as_u64()
-                        .map_or("?".into(), |p| p.to_string())
+                    "{s:.2} s ({:.0}k rows/s)",
+                    task.train.len() as f64 / s / 1e3
                 )
             }),
-            peer["epoch_s"]
-                .as_f64()
-                .map_or("–".into(), |s| format!("{:.2}×", s / epoch)),
+            field("epoch_s").map_or("–".into(), |s| format!("**{:.2}×**", s / epoch)),
+            format!("{:.0}k rows/s", holdout as f64 / score_s / 1e3),
+            field("score_rows_per_s").map_or("–".into(), |r| format!("{:.0}k rows/s", r / 1e3)),
+            format!("{auc:.4}"),
+            field("holdout_auc").map_or("–".into(), |a| format!("{a:.4}")),
+            format!(
+                "{} / {}",
+                m.n_params,
+                torch
+                    .as_ref()
+                    .and_then(|t| t["params"].as_u64())
+                    .map_or("–".into(), |p| p.to_string())
+            ),
+            peak_rss_mib().map_or("–".into(), |r| format!("{r:.0} MiB")),
         ]);
         eprintln!("{:?}", rows.last().unwrap());
     }
+    let recorded = peer["epoch_s"].as_f64().map_or("–".into(), |s| {
+        format!(
+            "{s:.2} s, holdout AUC {:.4}, {} parameters",
+            peer["holdout_auc"].as_f64().unwrap_or(f64::NAN),
+            peer["params"]
+                .as_u64()
+                .map_or("?".into(), |p| p.to_string())
+        )
+    });
+    let torch_version = torch_runs
+        .iter()
+        .flatten()
+        .find_map(|t| t["torch"].as_str().map(String::from))
+        .unwrap_or_else(|| "not run (no torch in the peers' Python)".into());
     write_table(
         "ctr_speed_dlrm",
         &format!(
-            "One DLRM training epoch on {} synthetic Criteo rows (holdout {holdout})",
+            "One DLRM training epoch on {} synthetic Criteo rows (holdout {holdout}), ours and PyTorch in the same run",
             task.train.len()
         ),
         &[
-            "model",
-            "setting",
-            "epoch",
-            "rows/s",
-            "scoring",
-            "holdout AUC",
-            "parameters",
-            "peak RSS (process)",
-            "peers' PyTorch DLRM (1 thread, recorded)",
+            "threads",
+            "epoch, ours",
+            "epoch, PyTorch",
             "speed-up",
+            "scoring, ours",
+            "scoring, PyTorch",
+            "holdout AUC, ours",
+            "holdout AUC, PyTorch",
+            "parameters, ours / PyTorch",
+            "peak RSS (process)",
         ],
         &rows,
-        &[format!(
-            "read {read_s:.1} s, encoders fitted and rows encoded {prep_s:.1} s. The peers' number is from their recorded run (load average 5–10 on this 2-core machine, see their README), not this run."
-        )],
+        &[
+            format!(
+                "read {read_s:.1} s, encoders fitted and rows encoded {prep_s:.1} s (not timed in either epoch)."
+            ),
+            format!(
+                "PyTorch {torch_version}: `recsys/benches/peers/dlrm_torch.py`, a DLRM written to the peer harness's published recipe (their `torch_models.py` is not in `../shared/peers/ctr`), trained on the rows this bench encoded (same ids, same dense values), in its own process with `torch.set_num_threads` and OMP/MKL threads set; batch 1,024, Adam 1e-3, one shuffled pass, each run once."
+            ),
+            format!(
+                "The peers' own recorded run (1 thread, their README: load average 5–10 on this 2-core machine): {recorded}."
+            ),
+        ],
     );
+}
+
+/// Writes the encoded rows of `task` (train, then its test part as the
+/// holdout) for `dlrm_torch.py`: `meta.json` (categorical vocabularies,
+/// dense width) and little-endian `u32` / `f32` arrays.
+fn dump_rows(task: &FeatureTask, dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let schema = task.schema();
+    let vocab: Vec<usize> = schema
+        .fields
+        .iter()
+        .filter(|f| f.kind == FieldKind::Sparse)
+        .map(|f| f.vocab)
+        .collect();
+    let n_dense = schema
+        .fields
+        .iter()
+        .filter(|f| f.kind == FieldKind::Dense)
+        .count();
+    let meta = serde_json::json!({ "vocab": vocab, "n_dense": n_dense });
+    std::fs::write(dir.join("meta.json"), meta.to_string())?;
+    let u32s = |v: &[u32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    let f32s = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    for (name, rows) in [("train", &task.train), ("test", &task.test)] {
+        let b = &rows.rows;
+        assert!(
+            b.sequences.is_empty(),
+            "the synthetic Criteo rows have no sequences"
+        );
+        assert_eq!(b.sparse.len(), b.len * vocab.len());
+        assert_eq!(b.dense.len(), b.len * n_dense);
+        std::fs::write(dir.join(format!("{name}_sparse.u32")), u32s(&b.sparse))?;
+        std::fs::write(dir.join(format!("{name}_dense.f32")), f32s(&b.dense))?;
+        std::fs::write(dir.join(format!("{name}_labels.f32")), f32s(&b.labels))?;
+    }
+    Ok(())
+}
+
+/// One epoch of `dlrm_torch.py` on the rows in `dir` with `threads`
+/// threads; `None` without torch in the peers' Python.
+fn run_torch_dlrm(dir: &Path, threads: usize) -> Option<serde_json::Value> {
+    let Some(py) = peers_python_with_torch() else {
+        eprintln!("no Python with torch for the peers: the table has no PyTorch columns");
+        return None;
+    };
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/peers/dlrm_torch.py");
+    eprintln!("running the PyTorch DLRM ({threads} thread(s))");
+    let out = std::process::Command::new(&py)
+        .arg(script)
+        .arg(dir)
+        .arg(threads.to_string())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        eprintln!("the PyTorch DLRM failed");
+        return None;
+    }
+    let v: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last()?).ok()?;
+    eprintln!("{v}");
+    Some(v)
 }
 
 /// FM streamed from disk (`ShallowCtr::fit_streamed`): the first

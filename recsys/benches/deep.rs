@@ -151,14 +151,9 @@ fn run_pytorch_deepfm(
     epochs: usize,
     threads: usize,
 ) -> Option<serde_json::Value> {
-    let py = peers_python()?;
-    let has_torch = std::process::Command::new(&py)
-        .args(["-c", "import torch"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !has_torch {
+    let Some(py) = peers_python_with_torch() else {
         return None;
-    }
+    };
     eprintln!("running the PyTorch reference (deepfm.py, 3 seeds, {threads} threads)");
     let code = format!(
         "import json, deepfm; print(json.dumps(deepfm.run(3, {epochs}, threads={threads})))"

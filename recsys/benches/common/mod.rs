@@ -54,6 +54,16 @@ pub fn peers_python() -> Option<PathBuf> {
     p.is_file().then_some(p)
 }
 
+/// [`peers_python`] when it can import torch (the PyTorch references).
+pub fn peers_python_with_torch() -> Option<PathBuf> {
+    let py = peers_python()?;
+    Command::new(&py)
+        .args(["-c", "import torch"])
+        .status()
+        .is_ok_and(|s| s.success())
+        .then_some(py)
+}
+
 /// Runs the peers' `time_b.py KEY PARAMS --threads N` and returns its JSON.
 pub fn time_peer(key: &str, params: &str, threads: usize) -> Option<serde_json::Value> {
     let (dir, py) = (peers_dir()?, peers_python()?);
