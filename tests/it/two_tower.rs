@@ -395,3 +395,49 @@ fn the_production_model_trains_the_kept_iterations_of_als() {
     );
     assert_eq!(t.predict().unwrap().users, 60);
 }
+
+#[test]
+fn predict_refits_a_model_without_file_format_from_the_recorded_run_and_keeps_it() {
+    // ItemCF has no file format: `predict` refits it with the parameters
+    // `production/run.json` recorded (not the config's, edited since) and
+    // leaves the production run's files as they are.
+    let dir = temp_dir("template-itemcf");
+    let cfg = practitioner_files(&dir);
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "name = \"two_tower\"\nparams = { epochs = 5, batch_size = 64 }",
+        "name = \"itemcf\"\nparams = { k = 5 }",
+    );
+    let cfg = write(&dir, "itemcf.toml", &text);
+    let t = Template::load(&cfg).unwrap();
+    let prod = t.train_production().unwrap();
+    assert!(!prod.saved);
+    let run_json = dir.join("run/production/run.json");
+    let before = std::fs::read(&run_json).unwrap();
+    let first = t.predict().unwrap();
+    let recs = std::fs::read(dir.join("run/recommendations.json")).unwrap();
+    // The config's k changes after production: predict still uses k = 5.
+    let edited = write(&dir, "itemcf.toml", &text.replace("k = 5", "k = 50"));
+    let t2 = Template::load(&edited).unwrap();
+    assert_eq!(t2.predict().unwrap().users, first.users);
+    assert_eq!(
+        std::fs::read(dir.join("run/recommendations.json")).unwrap(),
+        recs
+    );
+    assert_eq!(
+        std::fs::read(&run_json).unwrap(),
+        before,
+        "predict rewrote production/run.json"
+    );
+    // Another model named in the config than the production run trained.
+    let other = write(
+        &dir,
+        "itemcf.toml",
+        &text.replace("name = \"itemcf\"", "name = \"usercf\""),
+    );
+    let e = Template::load(&other)
+        .unwrap()
+        .predict()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("run train-production again"), "{e}");
+}

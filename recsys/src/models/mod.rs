@@ -126,6 +126,12 @@ pub trait Scorer: Send + Sync {
         }
     }
 
+    /// True when [`Scorer::save_model`] writes this kind of model (factor
+    /// models, EASE, SVD, two-tower).
+    fn has_file_format(&self) -> bool {
+        false
+    }
+
     /// Saves the fitted model to `path` (atomically) when its kind has a
     /// file format (factor models, EASE, SVD, two-tower); load it back with
     /// [`persist::load_scorer`]. Other kinds answer an error naming them.

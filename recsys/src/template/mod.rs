@@ -390,20 +390,30 @@ impl Template {
     /// Step 3: the production model on all the data (after the filters),
     /// for the validation run's epoch count, saved to `production/`.
     pub fn train_production(&self) -> Result<ProductionRun> {
-        let (run, _) = self.fit_production()?;
+        let params = self.production_params()?;
+        let (run, fitted) = self.fit_production(&params)?;
+        if run.saved {
+            fitted.save_model(&self.out("production/model.bin"))?;
+        }
+        crate::io::write_atomic(
+            &self.out("production/run.json"),
+            serde_json::to_string_pretty(&run)?.as_bytes(),
+        )?;
         Ok(run)
     }
 
-    fn fit_production(&self) -> Result<(ProductionRun, Box<dyn Scorer>)> {
+    /// Fits the production model with `params` on all the data; writes
+    /// nothing (`run.saved`: whether its kind has a file format).
+    fn fit_production(
+        &self,
+        params: &[(String, String)],
+    ) -> Result<(ProductionRun, Box<dyn Scorer>)> {
         let c = &self.config;
         let ds = self.dataset()?;
-        let params = self.production_params()?;
-        let model = model_from_name(&c.model.name, &params)?;
+        let model = model_from_name(&c.model.name, params)?;
         let started = std::time::Instant::now();
         let fitted = model.fit_scorer(FitInput::new(&ds.interactions).side(Some(&ds)))?;
         let fit_seconds = started.elapsed().as_secs_f64();
-        let model_path = self.out("production/model.bin");
-        let saved = fitted.save_model(&model_path).is_ok();
         let x = &ds.interactions;
         let run = ProductionRun {
             model: model.name(),
@@ -412,18 +422,15 @@ impl Template {
             items: x.n_items(),
             interactions: x.len(),
             fit_seconds,
-            saved,
+            saved: fitted.has_file_format(),
         };
-        crate::io::write_atomic(
-            &self.out("production/run.json"),
-            serde_json::to_string_pretty(&run)?.as_bytes(),
-        )?;
         Ok((run, fitted))
     }
 
     /// Step 4: `recommendations.json` from the production model (loaded
-    /// from `production/model.bin`, or refitted when its kind has no file
-    /// format).
+    /// from `production/model.bin`, or, when its kind has no file format,
+    /// refitted with the parameters `production/run.json` recorded; the
+    /// production run's files are left as they are).
     pub fn predict(&self) -> Result<PredictSummary> {
         let model_path = self.out("production/model.bin");
         let run_path = self.out("production/run.json");
@@ -438,7 +445,16 @@ impl Template {
         let scorer: Box<dyn Scorer> = if run.saved {
             crate::models::persist::load_scorer(&model_path)?
         } else {
-            self.fit_production()?.1
+            let named = model_from_name(&self.config.model.name, &[])?.name();
+            if named != run.model {
+                return Err(Error::Config(format!(
+                    "{}: the production run trained {}, the config names {}; run train-production again",
+                    run_path.display(),
+                    run.model,
+                    named
+                )));
+            }
+            self.fit_production(&run.params)?.1
         };
         write_recommendations(
             scorer.as_ref(),

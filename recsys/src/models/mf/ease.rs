@@ -134,6 +134,10 @@ impl EaseModel {
 }
 
 impl Scorer for EaseModel {
+    fn has_file_format(&self) -> bool {
+        true
+    }
+
     fn save_model(&self, path: &std::path::Path) -> crate::Result<()> {
         EaseModel::save(self, path)
     }

@@ -86,6 +86,10 @@ impl Scorer for FactorModel {
     fn learning_curve(&self) -> Option<&LearningCurve> {
         Some(&self.curve)
     }
+    fn has_file_format(&self) -> bool {
+        true
+    }
+
     fn save_model(&self, path: &std::path::Path) -> crate::Result<()> {
         FactorModel::save(self, path)
     }

@@ -298,6 +298,10 @@ impl SvdModel {
 }
 
 impl Scorer for SvdModel {
+    fn has_file_format(&self) -> bool {
+        true
+    }
+
     fn save_model(&self, path: &std::path::Path) -> crate::Result<()> {
         SvdModel::save(self, path)
     }

@@ -241,7 +241,9 @@ impl TwoTower {
         let dev = self.compute.resolve()?;
         let ad = dev.device.clone().autodiff();
         let _seeded = crate::models::deep::device::seeded(&ad, self.seed);
-        let shape = |_: &SideEncoding| TowerShape {
+        // Both towers have the same layer sizes; each embeds its own ids
+        // and features.
+        let shape = TowerShape {
             id_dim: self.embedding_dim,
             feature_dim: self.feature_dim,
             hidden: self.hidden.clone(),
@@ -249,8 +251,8 @@ impl TwoTower {
             init_std: self.init_std,
         };
         let mut net = TwoTowerNet {
-            user: Tower::new(&users, &shape(&users), &ad),
-            item: Tower::new(&items, &shape(&items), &ad),
+            user: Tower::new(&users, &shape, &ad),
+            item: Tower::new(&items, &shape, &ad),
         };
         let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
 
@@ -589,6 +591,10 @@ impl Scorer for TwoTowerModel {
     fn learning_curve(&self) -> Option<&LearningCurve> {
         Some(self.factors.learning_curve())
     }
+    fn has_file_format(&self) -> bool {
+        true
+    }
+
     fn save_model(&self, path: &std::path::Path) -> Result<()> {
         self.factors.save(path)
     }
