@@ -165,6 +165,7 @@ fn contradictory_plans_are_errors_before_any_work() {
                     train: "train.tsv".into(),
                     val: None,
                     test: "test.tsv".into(),
+                    encoding: Encoding::Utf8,
                 })
                 .recall(Popularity::default()),
             "Pipeline::predefined",
@@ -435,4 +436,71 @@ fn a_split_given_as_candidate_lists_is_scored_as_given_or_by_full_ranking() {
         e.contains("share the training interactions' id maps"),
         "{e}"
     );
+}
+
+#[test]
+fn a_predefined_split_reads_its_files_in_its_own_encoding() {
+    // User ids with an é in Latin-1 (byte 0xE9, not UTF-8).
+    let dir = crate::temp_dir("latin1-split");
+    let latin1 = |text: &str| text.chars().map(|c| c as u32 as u8).collect::<Vec<u8>>();
+    let (mut train, mut test, mut cands) = (String::new(), String::new(), String::new());
+    for u in 0..6 {
+        for i in 0..5 {
+            let line = format!("caf\u{e9}{u}\titem{i}\n");
+            if i == 4 {
+                test.push_str(&line)
+            } else {
+                train.push_str(&line)
+            }
+        }
+        cands.push_str(&format!("caf\u{e9}{u}\titem4\t1\ncaf\u{e9}{u}\titem9\t0\n"));
+    }
+    let (tr, te, ca) = (
+        dir.join("train.tsv"),
+        dir.join("test.tsv"),
+        dir.join("cands.tsv"),
+    );
+    std::fs::write(&tr, latin1(&train)).unwrap();
+    std::fs::write(&te, latin1(&test)).unwrap();
+    std::fs::write(&ca, latin1(&cands)).unwrap();
+    // The split itself, applied outside a pipeline, reads Latin-1.
+    let split = Split::Predefined {
+        train: tr.clone(),
+        val: None,
+        test: te.clone(),
+        encoding: Encoding::Latin1,
+    };
+    let empty = Interactions::from_raw_rows(&[], None, None, &[]).unwrap();
+    let parts = split.apply(&empty).unwrap();
+    assert_eq!(parts.train.len(), 24);
+    assert!(parts.train.users().get("caf\u{e9}0").is_some());
+    // Full ranking and the sampled protocol through the pipeline.
+    let full = Pipeline::predefined(&tr, &te)
+        .encoding(Encoding::Latin1)
+        .recall(Popularity::default())
+        .evaluate()
+        .unwrap();
+    assert_eq!(full.users.len(), 6);
+    let sampled = Pipeline::predefined_sampled(&tr, &ca)
+        .encoding(Encoding::Latin1)
+        .recall(Popularity::default())
+        .evaluate()
+        .unwrap();
+    assert_eq!(sampled.users.len(), 6);
+    assert!(sampled.users.contains(&"caf\u{e9}0".to_string()));
+    // Without the encoding the files are an error naming the line.
+    let e = Pipeline::predefined_sampled(&tr, &ca)
+        .recall(Popularity::default())
+        .evaluate()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("train.tsv:1"), "{e}");
+    // An encoding for a split that reads no files is a contradiction.
+    let e = Pipeline::from_interactions(synthetic())
+        .encoding(Encoding::Latin1)
+        .recall(Popularity::default())
+        .evaluate()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("reads none"), "{e}");
 }

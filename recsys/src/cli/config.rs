@@ -211,7 +211,10 @@ impl RunConfig {
             }
             _ => {}
         }
-        if let Split::Predefined { train, val, test } = &mut cfg.split {
+        if let Split::Predefined {
+            train, val, test, ..
+        } = &mut cfg.split
+        {
             *train = relative(base, train);
             *test = relative(base, test);
             if let Some(v) = val {

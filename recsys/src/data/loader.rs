@@ -342,8 +342,11 @@ pub(crate) fn parse_timestamp(rec: &Record<'_>, col: usize, name: &str) -> Resul
 }
 
 /// Loads `user item label` candidate files (and similar 3-column files).
-pub(crate) fn read_triples(path: &Path) -> Result<Vec<(String, String, String, usize)>> {
-    let table = Table::read(path, Separator::Auto, None, Encoding::Utf8)?;
+pub(crate) fn read_triples(
+    path: &Path,
+    encoding: Encoding,
+) -> Result<Vec<(String, String, String, usize)>> {
+    let table = Table::read(path, Separator::Auto, None, encoding)?;
     let mut out = Vec::new();
     for rec in table.records() {
         let u = nonempty(&rec, 0, "user")?;

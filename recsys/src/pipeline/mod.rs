@@ -87,7 +87,9 @@ pub struct Pipeline {
     side: Option<Dataset>,
     /// True for [`Pipeline::predefined`]: the split's files are the data.
     files_are_the_data: bool,
-    encoding: crate::data::Encoding,
+    /// True when [`Pipeline::encoding`] was given for a split that reads no
+    /// files (a contradiction, reported at `evaluate`).
+    encoding_without_files: bool,
     /// An item file whose items join full ranking's universe.
     catalogue: Option<PathBuf>,
     /// True once [`Pipeline::split`] was called (a given split cannot take
@@ -117,7 +119,7 @@ impl Pipeline {
             name: None,
             side: None,
             files_are_the_data: false,
-            encoding: crate::data::Encoding::Utf8,
+            encoding_without_files: false,
             catalogue: None,
             split_set: false,
         }
@@ -160,6 +162,7 @@ impl Pipeline {
             train: train.into(),
             val: None,
             test: test.into(),
+            encoding: crate::data::Encoding::Utf8,
         };
         p.files_are_the_data = true;
         p
@@ -215,9 +218,14 @@ impl Pipeline {
         Self::predefined(train, candidates.clone()).candidates_file(candidates)
     }
 
-    /// The text encoding of predefined split files. Defaults to UTF-8.
+    /// The text encoding of predefined split files (kept by the split, so
+    /// [`Split::apply`] reads them the same way). Defaults to UTF-8; an
+    /// error at `evaluate` for a pipeline whose split reads no files.
     pub fn encoding(mut self, e: crate::data::Encoding) -> Self {
-        self.encoding = e;
+        match &mut self.split {
+            Split::Predefined { encoding, .. } => *encoding = e,
+            _ => self.encoding_without_files = true,
+        }
         self
     }
 
@@ -420,10 +428,16 @@ impl Pipeline {
         {
             return self.prepare_given(train, validation.as_ref(), test);
         }
-        if let (Split::Predefined { train: path, .. }, Some(cands)) =
-            (&self.split, &self.candidates_file)
+        if let (
+            Split::Predefined {
+                train: path,
+                encoding,
+                ..
+            },
+            Some(cands),
+        ) = (&self.split, &self.candidates_file)
         {
-            let (train, candidates) = crate::split::predefined_sampled(path, cands)?;
+            let (train, candidates) = crate::split::predefined_sampled(path, cands, *encoding)?;
             return Ok(Prepared {
                 dataset: path.display().to_string(),
                 mask: train.clone(),
@@ -443,12 +457,7 @@ impl Pipeline {
             Some(t) => all.implicit(t),
             None => all.clone(),
         };
-        let mut split: SplitData = match &self.split {
-            Split::Predefined { train, val, test } => {
-                crate::split::predefined_encoded(train, val.as_ref(), test, self.encoding)?
-            }
-            other => other.apply(&data)?,
-        };
+        let mut split: SplitData = self.split.apply(&data)?;
         if let Some(path) = &self.catalogue {
             split = with_catalogue(split, path)?;
         }
@@ -642,6 +651,9 @@ impl Pipeline {
                     "the candidate lists must share the training interactions' id maps".into(),
                 );
             }
+        }
+        if self.encoding_without_files {
+            return bad("encoding(...) is the text encoding of predefined split files; this pipeline's split reads none (a file source takes InteractionsFile::encoding)".into());
         }
         if matches!(self.split, Split::Predefined { .. }) && !self.files_are_the_data {
             return bad("a predefined split reads its own files, so the pipeline's data source would be ignored: use Pipeline::predefined(train, test)".into());

@@ -199,8 +199,16 @@ impl Candidates {
 
     /// Reads `user item label` rows (header optional, labels 0/1) as raw ids.
     pub fn read_raw(path: impl AsRef<Path>) -> Result<Vec<(String, String, bool)>> {
+        Self::read_raw_encoded(path, crate::data::Encoding::Utf8)
+    }
+
+    /// [`Candidates::read_raw`] for a file in `encoding`.
+    pub fn read_raw_encoded(
+        path: impl AsRef<Path>,
+        encoding: crate::data::Encoding,
+    ) -> Result<Vec<(String, String, bool)>> {
         let path = path.as_ref();
-        read_triples(path)?
+        read_triples(path, encoding)?
             .into_iter()
             .map(|(u, i, l, line)| {
                 let label = match l.as_str() {

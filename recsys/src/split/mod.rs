@@ -59,11 +59,14 @@ pub enum Split {
     /// training rows, so feature-based models place them from their
     /// features alone); the other users' rows are the training part.
     ColdUsers { test: f64, seed: u64 },
-    /// Read from files (`user item [rating [timestamp]]`, header optional).
+    /// Read from files (`user item [rating [timestamp]]`, header optional)
+    /// in `encoding` (UTF-8 unless given).
     Predefined {
         train: PathBuf,
         val: Option<PathBuf>,
         test: PathBuf,
+        #[serde(default)]
+        encoding: crate::data::Encoding,
     },
 }
 
@@ -169,7 +172,12 @@ impl Split {
                 check_share("test", *test)?;
                 Ok(ratio::cold_users(data, *test, *seed))
             }
-            Split::Predefined { train, val, test } => predefined(train, val.as_ref(), test),
+            Split::Predefined {
+                train,
+                val,
+                test,
+                encoding,
+            } => predefined_encoded(train, val.as_ref(), test, *encoding),
         }
     }
 }
@@ -227,14 +235,15 @@ pub fn reindex(p: &Interactions, users: &Arc<IdMap>, items: &Arc<IdMap>) -> Resu
     )
 }
 
-/// A train file and a `user item label` candidates file in one universe
-/// (the union of their ids).
+/// A train file and a `user item label` candidates file, both in
+/// `encoding`, in one universe (the union of their ids).
 pub fn predefined_sampled(
     train: &std::path::Path,
     candidates: &std::path::Path,
+    encoding: crate::data::Encoding,
 ) -> Result<(Interactions, Candidates)> {
-    let tr = InteractionsFile::new(train).load()?;
-    let raw = Candidates::read_raw(candidates)?;
+    let tr = InteractionsFile::new(train).encoding(encoding).load()?;
+    let raw = Candidates::read_raw_encoded(candidates, encoding)?;
     let users = Arc::new(IdMap::from_raw(
         tr.users()
             .raw_ids()
