@@ -342,7 +342,7 @@ fn speed_dlrm(file: &Path, _dir: &Path, peers: &serde_json::Value) {
             "threads",
             "epoch, ours",
             "epoch, PyTorch",
-            "speed-up",
+            "speed (PyTorch epoch / ours)",
             "scoring, ours",
             "scoring, PyTorch",
             "holdout AUC, ours",

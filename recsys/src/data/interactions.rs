@@ -81,30 +81,45 @@ pub(crate) struct Columns {
     pub timestamp: Option<Vec<i64>>,
 }
 
-/// Equal column lengths and every index inside its map.
-fn check_columns(users: &IdMap, items: &IdMap, c: &Columns) -> Result<()> {
-    let n = c.user.len();
-    let same = c.item.len() == n
-        && c.rating.as_ref().is_none_or(|r| r.len() == n)
-        && c.timestamp.as_ref().is_none_or(|t| t.len() == n);
-    if !same {
-        return Err(Error::InvalidData(
-            "interaction columns have different lengths".into(),
-        ));
+impl Columns {
+    /// The columns, checked: equal lengths and every index inside its map.
+    fn checked(
+        users: &IdMap,
+        items: &IdMap,
+        user: Vec<u32>,
+        item: Vec<u32>,
+        rating: Option<Vec<f32>>,
+        timestamp: Option<Vec<i64>>,
+    ) -> Result<Columns> {
+        let c = Columns {
+            user,
+            item,
+            rating,
+            timestamp,
+        };
+        let n = c.user.len();
+        let same = c.item.len() == n
+            && c.rating.as_ref().is_none_or(|r| r.len() == n)
+            && c.timestamp.as_ref().is_none_or(|t| t.len() == n);
+        if !same {
+            return Err(Error::InvalidData(
+                "interaction columns have different lengths".into(),
+            ));
+        }
+        if let Some(&u) = c.user.iter().find(|&&u| u as usize >= users.len()) {
+            return Err(Error::InvalidData(format!(
+                "user index {u} outside the user map ({} users)",
+                users.len()
+            )));
+        }
+        if let Some(&i) = c.item.iter().find(|&&i| i as usize >= items.len()) {
+            return Err(Error::InvalidData(format!(
+                "item index {i} outside the item map ({} items)",
+                items.len()
+            )));
+        }
+        Ok(c)
     }
-    if let Some(&u) = c.user.iter().find(|&&u| u as usize >= users.len()) {
-        return Err(Error::InvalidData(format!(
-            "user index {u} outside the user map ({} users)",
-            users.len()
-        )));
-    }
-    if let Some(&i) = c.item.iter().find(|&&i| i as usize >= items.len()) {
-        return Err(Error::InvalidData(format!(
-            "item index {i} outside the item map ({} items)",
-            items.len()
-        )));
-    }
-    Ok(())
 }
 
 /// The first repeated pair [`Duplicates::Reject`] met: its two rows (0-based,
@@ -293,13 +308,7 @@ impl Interactions {
         timestamp: Option<Vec<i64>>,
         policy: Duplicates,
     ) -> Result<Self> {
-        let cols = Columns {
-            user,
-            item,
-            rating,
-            timestamp,
-        };
-        check_columns(&users, &items, &cols)?;
+        let cols = Columns::checked(&users, &items, user, item, rating, timestamp)?;
         let (u, i) = (users.clone(), items.clone());
         Self::from_columns(users, items, cols, policy).map_err(|d| {
             Error::InvalidData(format!(
@@ -345,13 +354,7 @@ impl Interactions {
         rating: Option<Vec<f32>>,
         timestamp: Option<Vec<i64>>,
     ) -> Result<Self> {
-        let cols = Columns {
-            user,
-            item,
-            rating,
-            timestamp,
-        };
-        check_columns(&users, &items, &cols)?;
+        let cols = Columns::checked(&users, &items, user, item, rating, timestamp)?;
         Ok(Self::assemble(users, items, cols, 0))
     }
 

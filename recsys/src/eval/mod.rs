@@ -56,30 +56,6 @@ impl Protocol {
 
 pub use crate::metrics::MetricSeries;
 
-/// The top `k` items of each of `users` by `scorer`, with the user's
-/// training items and `hidden[user]` removed (users in parallel): the
-/// harness's one masked top-k.
-pub fn ranked_lists(
-    scorer: &dyn Scorer,
-    users: &[u32],
-    hidden: &std::collections::HashMap<u32, Vec<u32>>,
-    k: usize,
-) -> Vec<(u32, Vec<u32>)> {
-    let n = scorer.n_items();
-    users
-        .par_iter()
-        .map(|&u| {
-            let mut s = vec![0.0f32; n];
-            scorer.score_all(u, &mut s);
-            let hidden = hidden.get(&u).map(Vec::as_slice).unwrap_or(&[]);
-            (
-                u,
-                ranking::masked_top_k(&mut s, &[scorer.train().user_items(u), hidden], k),
-            )
-        })
-        .collect()
-}
-
 /// TensorFlow Recommenders' retrieval metric (`FactorizedTopK`, "top-k
 /// categorical accuracy"): the share of the `test` pairs `(u, i)` whose item
 /// is among user `u`'s top `k` of all items, training items **not**

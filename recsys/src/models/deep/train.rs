@@ -57,11 +57,12 @@ pub enum LrSchedule {
 
 /// When an epoch's validation value counts as better than the kept
 /// epoch's (the early-stopping rule).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 #[non_exhaustive]
 pub enum Improvement {
     /// Any higher value.
+    #[default]
     Any,
     /// Higher, and the difference significant: a paired sign-flip
     /// permutation test over the validation queries (or sampled users)
@@ -77,9 +78,7 @@ impl Improvement {
     pub fn significant() -> Improvement {
         Improvement::Significant { alpha: 0.05 }
     }
-}
 
-impl Improvement {
     /// True when `candidate` (mean, values per query) is better than `kept`
     /// under this rule; the permutation test is seeded by `seed`. Against
     /// no kept values (the first validated epoch) a higher mean suffices.
@@ -94,12 +93,6 @@ impl Improvement {
                             < alpha)
             }
         }
-    }
-}
-
-impl Default for Improvement {
-    fn default() -> Self {
-        Improvement::Any
     }
 }
 
