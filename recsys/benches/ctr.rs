@@ -332,10 +332,21 @@ fn speed_dlrm(file: &Path, _dir: &Path, peers: &serde_json::Value) {
         .flatten()
         .find_map(|t| t["torch"].as_str().map(String::from))
         .unwrap_or_else(|| "not run (no torch in the peers' Python)".into());
+    // The shared dev profile (`cargo test --bench`: debug assertions and
+    // overflow checks on, in burn too) and the release profile (`cargo
+    // bench`, as PyTorch's own build) each keep a table.
+    let (table, profile) = if cfg!(debug_assertions) {
+        (
+            "ctr_speed_dlrm",
+            "the shared dev profile, debug assertions on",
+        )
+    } else {
+        ("ctr_speed_dlrm_release", "the release profile")
+    };
     write_table(
-        "ctr_speed_dlrm",
+        table,
         &format!(
-            "One DLRM training epoch on {} synthetic Criteo rows (holdout {holdout}), ours and PyTorch in the same run",
+            "One DLRM training epoch on {} synthetic Criteo rows (holdout {holdout}), ours ({profile}) and PyTorch in the same run",
             task.train.len()
         ),
         &[

@@ -198,6 +198,9 @@ struct TableBags {
     inv_len: Tensor<2>,
     offsets: Vec<usize>,
     n_slots: usize,
+    /// Every slot holds exactly one id (a categorical field): the pooled
+    /// bags are the gathered rows themselves, whatever the pooling.
+    single: bool,
 }
 
 impl JaggedInput {
@@ -238,12 +241,14 @@ impl JaggedInput {
                 }
             }
             let (nnz, n_slots) = (ids.len(), table.keys.len() * b);
+            let single = nnz == n_slots && offsets.windows(2).all(|w| w[1] == w[0] + 1);
             out.push(TableBags {
                 ids: Tensor::from_data(TensorData::new(ids, [nnz]), device),
                 slots: Tensor::from_data(TensorData::new(slots, [nnz]), device),
                 inv_len: Tensor::from_data(TensorData::new(inv_len, [n_slots, 1]), device),
                 offsets,
                 n_slots,
+                single,
             });
         }
         if let Some(k) = keys.iter().position(|&(t, _)| t == usize::MAX) {
@@ -337,6 +342,11 @@ fn pool(table: Tensor<2>, bags: &TableBags, pooling: usize) -> Tensor<2> {
         return zeros;
     }
     let rows = table.select(0, bags.ids.clone()); // [nnz, D]
+    if bags.single {
+        // One id per slot, in slot order: SUM, MEAN and MAX of a bag of
+        // one are that row (and its gradient goes to that row alone).
+        return rows;
+    }
     match pooling {
         0 | 1 => {
             let sum = zeros.select_assign(0, bags.slots.clone(), rows, IndexingUpdateOp::Add);
@@ -443,10 +453,25 @@ mod tests {
     fn bags_equal_the_padded_reference_forward_and_gradient() {
         let device = Device::flex().autodiff();
         for pooling in [Pooling::Sum, Pooling::Mean, Pooling::Max] {
-            for seed in 0..4u64 {
+            // Seeds 0–3: bags of 0–4 ids; 4–5: one id per bag (the
+            // categorical fields' case, pooled by a gather alone).
+            for seed in 0..6u64 {
                 let (keys, rows, vocab, d) = (3, 17, 9, 5);
-                let kjt = random_batch(keys, rows, vocab, seed);
-                assert!(kjt.lengths.contains(&0), "the input has empty bags");
+                let one_id = seed >= 4;
+                let kjt = if one_id {
+                    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+                    let values = (0..keys * rows)
+                        .map(|_| rng.random_range(0..vocab))
+                        .collect();
+                    let names = (0..keys).map(|k| format!("f{k}")).collect();
+                    KeyedJagged::new(names, rows, values, vec![1; keys * rows]).unwrap()
+                } else {
+                    random_batch(keys, rows, vocab, seed)
+                };
+                assert!(
+                    one_id || kjt.lengths.contains(&0),
+                    "the input has empty bags"
+                );
                 // Two keys share table 0, the third has its own.
                 let tables = [
                     BagTable {
@@ -465,6 +490,7 @@ mod tests {
                 device.seed(seed);
                 let ebc = EmbeddingBagCollection::new(&tables, 0.5, &device);
                 let input = JaggedInput::new(&kjt, &tables, &device).unwrap();
+                assert!(input.tables.iter().all(|t| t.single == one_id));
                 let w = Tensor::<2>::random(
                     [rows, d],
                     burn::tensor::Distribution::Normal(0.0, 1.0),
