@@ -337,9 +337,8 @@ fn pool(table: Tensor<2>, bags: &TableBags, pooling: usize) -> Tensor<2> {
     let d = table.dims()[1];
     let device = table.device();
     let nnz = bags.ids.dims()[0];
-    let zeros = Tensor::<2>::zeros([bags.n_slots, d], &device);
     if nnz == 0 {
-        return zeros;
+        return Tensor::<2>::zeros([bags.n_slots, d], &device);
     }
     let rows = table.select(0, bags.ids.clone()); // [nnz, D]
     if bags.single {
@@ -349,6 +348,7 @@ fn pool(table: Tensor<2>, bags: &TableBags, pooling: usize) -> Tensor<2> {
     }
     match pooling {
         0 | 1 => {
+            let zeros = Tensor::<2>::zeros([bags.n_slots, d], &device);
             let sum = zeros.select_assign(0, bags.slots.clone(), rows, IndexingUpdateOp::Add);
             if pooling == 1 {
                 sum * bags.inv_len.clone()
